@@ -1,0 +1,1 @@
+"""Infrastructure adapters: database engine, job runner (and, later, the live hub)."""

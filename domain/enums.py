@@ -1,0 +1,68 @@
+"""Enumerations of the domain. Values are stored as strings; labels live in `labels.py`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgLevel(StrEnum):
+    CITY = "city"
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+
+    @property
+    def parent_level(self) -> OrgLevel | None:
+        order = list(OrgLevel)
+        i = order.index(self)
+        return order[i - 1] if i > 0 else None
+
+
+class UnitKind(StrEnum):
+    STATIONED = "stationed"  # 驻区单位
+    DEPARTMENT = "department"  # 职能部门（条）
+    COMMUNITY = "community"  # 社区
+    STREET_OFFICE = "street_office"  # 街道办事处
+
+
+class UnitType(StrEnum):
+    GOVERNMENT = "government"  # 党政机关
+    PUBLIC_INSTITUTION = "public_institution"  # 事业单位
+    STATE_FIRM = "state_firm"  # 国有企业
+    PRIVATE_FIRM = "private_firm"  # 非公企业
+    SOCIAL_ORG = "social_org"  # 社会组织
+    MILITARY = "military"  # 驻区部队
+    JOINT_COMMITTEE = "joint_committee"  # 楼宇/园区联合党委
+    RESIDENTS_COMMITTEE = "residents_committee"  # 社区居委会
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    PLATFORM_ADMIN = "platform_admin"
+    DISTRICT_VIEWER = "district_viewer"
+    STREET_SECRETARY = "street_secretary"
+    SUPERVISOR = "supervisor"
+    UNIT_LIAISON = "unit_liaison"
+    DEPT_LIAISON = "dept_liaison"
+    COMMUNITY_SECRETARY = "community_secretary"
+    PARTY_MEMBER = "party_member"
+
+
+class RoleScope(StrEnum):
+    NONE = "none"
+    ORGANIZATION = "organization"
+    UNIT = "unit"
+
+
+# What a grant of each role must be attached to, and at which level.
+ROLE_SCOPE: dict[Role, tuple[RoleScope, OrgLevel | None]] = {
+    Role.PLATFORM_ADMIN: (RoleScope.NONE, None),
+    Role.DISTRICT_VIEWER: (RoleScope.ORGANIZATION, OrgLevel.DISTRICT),
+    Role.STREET_SECRETARY: (RoleScope.ORGANIZATION, OrgLevel.STREET),
+    Role.SUPERVISOR: (RoleScope.ORGANIZATION, OrgLevel.STREET),
+    Role.UNIT_LIAISON: (RoleScope.UNIT, None),
+    Role.DEPT_LIAISON: (RoleScope.UNIT, None),
+    Role.COMMUNITY_SECRETARY: (RoleScope.ORGANIZATION, OrgLevel.COMMUNITY),
+    # A member registers with the community where they live (双报到).
+    Role.PARTY_MEMBER: (RoleScope.ORGANIZATION, OrgLevel.COMMUNITY),
+}

@@ -1,0 +1,56 @@
+"""The one map from domain values to their Chinese labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from domain.enums import OrgLevel, Role, UnitKind, UnitType
+
+LABELS: dict[StrEnum, str] = {
+    OrgLevel.CITY: "市",
+    OrgLevel.DISTRICT: "区",
+    OrgLevel.STREET: "街道",
+    OrgLevel.COMMUNITY: "社区",
+    UnitKind.STATIONED: "驻区单位",
+    UnitKind.DEPARTMENT: "职能部门（条）",
+    UnitKind.COMMUNITY: "社区",
+    UnitKind.STREET_OFFICE: "街道办事处",
+    UnitType.GOVERNMENT: "党政机关",
+    UnitType.PUBLIC_INSTITUTION: "事业单位",
+    UnitType.STATE_FIRM: "国有企业",
+    UnitType.PRIVATE_FIRM: "非公企业",
+    UnitType.SOCIAL_ORG: "社会组织",
+    UnitType.MILITARY: "驻区部队",
+    UnitType.JOINT_COMMITTEE: "楼宇/园区联合党委",
+    UnitType.RESIDENTS_COMMITTEE: "社区居委会",
+    UnitType.OTHER: "其他",
+    Role.PLATFORM_ADMIN: "平台管理员",
+    Role.DISTRICT_VIEWER: "区委组织部（只读）",
+    Role.STREET_SECRETARY: "街道书记（召集人）",
+    Role.SUPERVISOR: "督办员",
+    Role.UNIT_LIAISON: "单位联络员",
+    Role.DEPT_LIAISON: "部门联络员",
+    Role.COMMUNITY_SECRETARY: "社区书记",
+    Role.PARTY_MEMBER: "在职党员",
+}
+
+
+def label(value: StrEnum | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, StrEnum):
+        return LABELS.get(value, str(value))
+    return str(value)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_label(enum: type[E], text: str) -> E | None:
+    """Read an enum from either its value or its Chinese label (for imports)."""
+    text = text.strip()
+    for member in enum:
+        if text in (member.value, LABELS.get(member)):
+            return member
+    return None

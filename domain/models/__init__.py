@@ -1,0 +1,24 @@
+"""Persistent entities (SQLAlchemy declarative mapping).
+
+Relationships default to `lazy="raise"`: under asyncio a lazy load inside a
+template fails far from its cause, so every query says what it loads.
+"""
+
+from domain.models.audit import AuditEntry
+from domain.models.base import Base
+from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebSession
+from domain.models.org import Organization, Unit
+from domain.models.settings import StreetSetting
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "LoginFailure",
+    "Organization",
+    "RoleGrant",
+    "StreetSetting",
+    "Unit",
+    "User",
+    "WebSession",
+]

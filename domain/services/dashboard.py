@@ -1,0 +1,161 @@
+"""Figures for each role's home page, read in a fixed number of grouped queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from domain.enums import OrgLevel, Role, UnitKind
+from domain.models import AuditEntry, Organization, RoleGrant, Unit, User, WebSession
+from domain.models.base import utcnow
+from domain.permissions import Actor
+from domain.uow import UnitOfWork
+
+
+@dataclass
+class StreetFigures:
+    street: Organization
+    active_by_kind: Counter[str] = field(default_factory=Counter)
+    active_by_type: Counter[str] = field(default_factory=Counter)
+    retired: int = 0
+    communities: int = 0
+    liaisons: int = 0
+    party_members: int = 0
+
+    @property
+    def active_units(self) -> int:
+        return sum(self.active_by_kind.values())
+
+
+@dataclass
+class Dashboard:
+    streets: list[StreetFigures] = field(default_factory=list)
+    my_units: list[Unit] = field(default_factory=list)
+    my_communities: list[Organization] = field(default_factory=list)
+    community_units: dict[int, list[Unit]] = field(default_factory=dict)
+    orgs_by_level: Counter[str] = field(default_factory=Counter)
+    users_total: int = 0
+    sessions_active: int = 0
+    recent_audit: list[AuditEntry] = field(default_factory=list)
+    recent_units: list[Unit] = field(default_factory=list)
+
+
+async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[StreetFigures]:
+    """Per-street counts; `None` means every street (admin)."""
+    s = uow.session
+    stmt = select(Organization).where(Organization.level == OrgLevel.STREET)
+    if street_ids is not None:
+        stmt = stmt.where(Organization.id.in_(street_ids))
+    streets = list(await s.scalars(stmt.order_by(Organization.id)))
+    figs = {st.id: StreetFigures(street=st) for st in streets}
+    if not figs:
+        return []
+    ids = list(figs)
+    for street_id, kind, unit_type, active, n, members in await s.execute(
+        select(
+            Unit.street_id,
+            Unit.kind,
+            Unit.unit_type,
+            Unit.active,
+            func.count(),
+            func.coalesce(func.sum(Unit.party_members), 0),
+        )
+        .where(Unit.street_id.in_(ids))
+        .group_by(Unit.street_id, Unit.kind, Unit.unit_type, Unit.active)
+    ):
+        f = figs[street_id]
+        if active:
+            f.active_by_kind[kind] += n
+            f.active_by_type[unit_type] += n
+            f.party_members += int(members)
+        else:
+            f.retired += n
+    for parent_id, n in await s.execute(
+        select(Organization.parent_id, func.count())
+        .where(Organization.parent_id.in_(ids), Organization.level == OrgLevel.COMMUNITY)
+        .group_by(Organization.parent_id)
+    ):
+        figs[parent_id].communities = n
+    for street_id, n in await s.execute(
+        select(Unit.street_id, func.count(func.distinct(RoleGrant.user_id)))
+        .join(Unit, Unit.id == RoleGrant.unit_id)
+        .where(
+            Unit.street_id.in_(ids),
+            RoleGrant.role.in_([Role.UNIT_LIAISON, Role.DEPT_LIAISON]),
+        )
+        .group_by(Unit.street_id)
+    ):
+        figs[street_id].liaisons = n
+    return list(figs.values())
+
+
+async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
+    s = uow.session
+    board = Dashboard()
+    if actor.is_admin:
+        board.streets = await street_figures(uow, None)
+        board.orgs_by_level = Counter(
+            dict(
+                (
+                    await s.execute(
+                        select(Organization.level, func.count()).group_by(Organization.level)
+                    )
+                ).all()
+            )  # type: ignore[arg-type]
+        )
+        board.users_total = await s.scalar(select(func.count(User.id))) or 0
+        board.sessions_active = (
+            await s.scalar(
+                select(func.count(WebSession.id)).where(
+                    WebSession.revoked_at.is_(None), WebSession.expires_at > utcnow()
+                )
+            )
+            or 0
+        )
+        board.recent_audit = list(
+            await s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8))
+        )
+        return board
+
+    street_ids = sorted(actor.visible_street_ids)
+    if street_ids:
+        board.streets = await street_figures(uow, street_ids)
+    secretary_streets = actor.streets_with(Role.STREET_SECRETARY, Role.SUPERVISOR)
+    if secretary_streets:
+        board.recent_units = list(
+            await s.scalars(
+                select(Unit)
+                .where(Unit.street_id.in_(secretary_streets))
+                .options(selectinload(Unit.community))
+                .order_by(Unit.id.desc())
+                .limit(6)
+            )
+        )
+    unit_ids = actor.unit_ids_with(Role.UNIT_LIAISON, Role.DEPT_LIAISON)
+    if unit_ids:
+        board.my_units = list(
+            await s.scalars(
+                select(Unit)
+                .where(Unit.id.in_(unit_ids))
+                .options(selectinload(Unit.street), selectinload(Unit.community))
+            )
+        )
+    community_ids = actor.org_ids_with(Role.COMMUNITY_SECRETARY, Role.PARTY_MEMBER)
+    if community_ids:
+        board.my_communities = list(
+            await s.scalars(select(Organization).where(Organization.id.in_(community_ids)))
+        )
+        for unit in await s.scalars(
+            select(Unit)
+            .where(Unit.community_id.in_(community_ids), Unit.active.is_(True))
+            .order_by(Unit.kind, Unit.name)
+        ):
+            if unit.community_id is not None:
+                board.community_units.setdefault(unit.community_id, []).append(unit)
+    return board
+
+
+STAFF_KINDS = (UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.COMMUNITY, UnitKind.STREET_OFFICE)

@@ -1,0 +1,124 @@
+"""Local rules per street. Cities differ, so these are data with defaults, never constants.
+
+Later capabilities read them through `get_settings`; each entry says its
+range so that the form can validate it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from domain.enums import OrgLevel
+from domain.errors import NotFound, ValidationFailed
+from domain.models import Organization, StreetSetting
+from domain.models.base import utcnow
+from domain.permissions import Actor, can_edit_street_settings, can_view_street, require
+from domain.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    label: str
+    default: int
+    minimum: int
+    maximum: int
+    unit: str
+    group: str
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("meetings_per_year", "联席会议例会次数", 4, 1, 24, "次/年", "联席会议"),
+    SettingSpec("topic_call_days", "议题征集提前天数", 7, 1, 60, "天", "联席会议"),
+    SettingSpec("notice_days", "会议通知提前天数", 3, 0, 30, "天", "联席会议"),
+    SettingSpec("quorum_percent", "法定到会比例（超过）", 50, 1, 100, "%", "联席会议"),
+    SettingSpec("task_limit_days", "一般交办时限", 5, 1, 90, "工作日", "交办督办"),
+    SettingSpec("whistle_report_minutes", "吹哨报到时限", 30, 5, 1440, "分钟", "交办督办"),
+    SettingSpec("accept_limit_hours", "签收时限", 24, 1, 168, "小时", "交办督办"),
+    SettingSpec("blue_notice_percent", "蓝色督办（剩余时限）", 30, 5, 90, "%", "交办督办"),
+    SettingSpec("bulletin_after_days", "逾期后通报", 3, 1, 30, "工作日", "交办督办"),
+    SettingSpec("activity_points", "参加活动积分", 2, 0, 100, "分/次", "活动与积分"),
+    SettingSpec("service_hour_points", "志愿服务积分", 1, 0, 100, "分/小时", "活动与积分"),
+)
+SPEC_BY_KEY = {s.key: s for s in SPECS}
+
+
+async def _street(uow: UnitOfWork, street_id: int) -> Organization:
+    street = await uow.session.get(Organization, street_id)
+    if street is None or street.level != OrgLevel.STREET:
+        raise NotFound("街道不存在。")
+    return street
+
+
+async def get_settings(uow: UnitOfWork, street_id: int) -> dict[str, int]:
+    """Effective settings of a street: stored overrides over defaults."""
+    values = {s.key: s.default for s in SPECS}
+    rows = await uow.session.scalars(
+        select(StreetSetting).where(StreetSetting.street_id == street_id)
+    )
+    for row in rows:
+        if row.key in SPEC_BY_KEY:
+            values[row.key] = int(row.value)
+    return values
+
+
+async def read_settings(
+    uow: UnitOfWork, actor: Actor, street_id: int
+) -> tuple[Organization, dict[str, int]]:
+    street = await _street(uow, street_id)
+    require(can_view_street(actor, street_id))
+    return street, await get_settings(uow, street_id)
+
+
+def check_settings(raw: Mapping[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for spec in SPECS:
+        text = raw.get(spec.key, "").strip()
+        if not text.lstrip("-").isdigit():
+            errors[spec.key] = f"请填写整数（{spec.minimum}–{spec.maximum}）。"
+            continue
+        value = int(text)
+        if not spec.minimum <= value <= spec.maximum:
+            errors[spec.key] = f"须在 {spec.minimum}–{spec.maximum} {spec.unit}之间。"
+            continue
+        values[spec.key] = value
+    return values, errors
+
+
+async def update_settings(
+    uow: UnitOfWork, actor: Actor, street_id: int, raw: Mapping[str, str]
+) -> dict[str, int]:
+    street = await _street(uow, street_id)
+    require(can_edit_street_settings(actor, street_id))
+    values, errors = check_settings(raw)
+    if errors:
+        raise ValidationFailed(errors)
+    before = await get_settings(uow, street_id)
+    stored = {
+        r.key: r
+        for r in await uow.session.scalars(
+            select(StreetSetting).where(StreetSetting.street_id == street_id)
+        )
+    }
+    for key, value in values.items():
+        row = stored.get(key)
+        if row is None:
+            uow.session.add(StreetSetting(street_id=street_id, key=key, value=str(value)))
+        elif row.value != str(value):
+            row.value = str(value)
+            row.updated_at = utcnow()
+    changed = {k: v for k, v in values.items() if before.get(k) != v}
+    if changed:
+        uow.audit(
+            "street.settings",
+            "organization",
+            street_id,
+            f"修改 {street.name} 的本地规则",
+            {k: before[k] for k in changed},
+            changed,
+        )
+    return values

@@ -1,0 +1,103 @@
+"""Unit of work: one transaction per use case, rolled back unless committed.
+
+Audit entries are added inside the same transaction as the change they
+describe, so the log can never disagree with the data.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.errors import Conflict
+from domain.models import AuditEntry
+from domain.permissions import Actor
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        actor: Actor | None = None,
+        ip: str = "",
+    ) -> None:
+        self._factory = session_factory
+        self.actor = actor
+        self.ip = ip
+        self._session: AsyncSession | None = None
+        self._committed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._factory()
+        self._committed = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if not self._committed:
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit()
+        except StaleDataError:
+            await self.session.rollback()
+            raise Conflict() from None
+        self._committed = True
+
+    async def flush(self) -> None:
+        try:
+            await self.session.flush()
+        except StaleDataError:
+            raise Conflict() from None
+
+    def audit(
+        self,
+        action: str,
+        object_type: str,
+        object_id: object = "",
+        summary: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        actor = self.actor
+        self.session.add(
+            AuditEntry(
+                actor_id=actor.user_id if actor else None,
+                actor_name=actor.username if actor else "system",
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                summary=summary[:300],
+                before=before,
+                after=after,
+                ip=self.ip,
+            )
+        )
+
+
+def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Plain-data copy of some attributes, for an audit entry's before/after."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = value if isinstance(value, str | int | float | bool | None) else str(value)
+    return out

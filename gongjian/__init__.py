@@ -1,0 +1,1 @@
+"""Gongjian (共建): application wiring — configuration, CLI, bootstrap."""

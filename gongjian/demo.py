@@ -1,0 +1,369 @@
+"""Demo data: one district, two streets, six communities, real-looking units and a user per role.
+
+Loaded by `make run` when the database is empty, or by `gongjian seed-demo`.
+The password below is for the demo only; `create-admin` asks for a real one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.enums import OrgLevel, Role, UnitKind, UnitType
+from domain.models import Organization, RoleGrant, StreetSetting, Unit, User
+from domain.passwords import hash_password
+from domain.uow import UnitOfWork
+
+DEMO_PASSWORD = "gongjian-demo"
+
+STREETS = {
+    "新华街道": ["文化里社区", "春晖社区", "东湖社区"],
+    "长安街道": ["西苑社区", "南门社区", "北辰社区"],
+}
+
+S, D, C, O = UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.COMMUNITY, UnitKind.STREET_OFFICE
+T = UnitType
+# (name, kind, type, street, community, address, contact, phone, party members)
+UNITS: list[tuple[str, UnitKind, UnitType, str, str | None, str, str, str, int]] = [
+    (
+        "和平区人民医院",
+        S,
+        T.PUBLIC_INSTITUTION,
+        "新华街道",
+        "文化里社区",
+        "新华路 18 号",
+        "李红梅",
+        "010-68120011",
+        236,
+    ),
+    (
+        "滨江市实验小学",
+        S,
+        T.PUBLIC_INSTITUTION,
+        "新华街道",
+        "春晖社区",
+        "春晖路 3 号",
+        "周建国",
+        "010-68120022",
+        41,
+    ),
+    (
+        "国网滨江供电公司和平分公司",
+        S,
+        T.STATE_FIRM,
+        "新华街道",
+        "东湖社区",
+        "东湖大道 88 号",
+        "赵志强",
+        "010-68120033",
+        158,
+    ),
+    (
+        "滨江数智科技有限公司",
+        S,
+        T.PRIVATE_FIRM,
+        "新华街道",
+        "文化里社区",
+        "文化里 6 号楼 12 层",
+        "陈晓雯",
+        "010-68120044",
+        23,
+    ),
+    (
+        "环球金融中心楼宇联合党委",
+        S,
+        T.JOINT_COMMITTEE,
+        "新华街道",
+        "文化里社区",
+        "新华路 1 号环球金融中心",
+        "孙立",
+        "010-68120055",
+        312,
+    ),
+    (
+        "和平区青年志愿者协会",
+        S,
+        T.SOCIAL_ORG,
+        "新华街道",
+        "春晖社区",
+        "春晖路 27 号",
+        "马悦",
+        "010-68120066",
+        12,
+    ),
+    (
+        "中国建设银行和平支行",
+        S,
+        T.STATE_FIRM,
+        "新华街道",
+        "东湖社区",
+        "东湖大道 120 号",
+        "刘洋",
+        "010-68120077",
+        64,
+    ),
+    (
+        "和平区人民武装部",
+        S,
+        T.MILITARY,
+        "新华街道",
+        None,
+        "新华路 56 号",
+        "高峰",
+        "010-68120088",
+        35,
+    ),
+    (
+        "滨江大学附属中学",
+        S,
+        T.PUBLIC_INSTITUTION,
+        "长安街道",
+        "西苑社区",
+        "西苑路 9 号",
+        "郑芳",
+        "010-68130011",
+        78,
+    ),
+    (
+        "滨江日报社",
+        S,
+        T.PUBLIC_INSTITUTION,
+        "长安街道",
+        "南门社区",
+        "南门大街 66 号",
+        "黄磊",
+        "010-68130022",
+        120,
+    ),
+    (
+        "长安科技园联合党委",
+        S,
+        T.JOINT_COMMITTEE,
+        "长安街道",
+        "北辰社区",
+        "北辰路 200 号科技园",
+        "吴倩",
+        "010-68130033",
+        189,
+    ),
+    (
+        "华润万家长安店",
+        S,
+        T.STATE_FIRM,
+        "长安街道",
+        "南门社区",
+        "南门大街 8 号",
+        "何静",
+        "010-68130044",
+        17,
+    ),
+    (
+        "云帆网络科技有限公司",
+        S,
+        T.PRIVATE_FIRM,
+        "长安街道",
+        "北辰社区",
+        "北辰路 200 号 B 座",
+        "林涛",
+        "010-68130055",
+        31,
+    ),
+    (
+        "爱心家园社会工作服务中心",
+        S,
+        T.SOCIAL_ORG,
+        "长安街道",
+        "西苑社区",
+        "西苑路 31 号",
+        "韩雪",
+        "010-68130066",
+        8,
+    ),
+    (
+        "区城管执法局新华街道执法队",
+        D,
+        T.GOVERNMENT,
+        "新华街道",
+        None,
+        "新华路 70 号",
+        "钱坤",
+        "010-68121001",
+        22,
+    ),
+    (
+        "区市场监督管理局新华市场监管所",
+        D,
+        T.GOVERNMENT,
+        "新华街道",
+        None,
+        "新华路 72 号",
+        "冯丽",
+        "010-68121002",
+        15,
+    ),
+    ("新华派出所", D, T.GOVERNMENT, "新华街道", None, "新华路 90 号", "蒋军", "010-68121003", 46),
+    (
+        "区住房和城乡建设委员会",
+        D,
+        T.GOVERNMENT,
+        "新华街道",
+        None,
+        "和平大道 1 号",
+        "沈涛",
+        "010-68121004",
+        60,
+    ),
+    (
+        "区卫生健康委员会",
+        D,
+        T.GOVERNMENT,
+        "新华街道",
+        None,
+        "和平大道 3 号",
+        "韩梅",
+        "010-68121005",
+        38,
+    ),
+    (
+        "区生态环境局",
+        D,
+        T.GOVERNMENT,
+        "长安街道",
+        None,
+        "和平大道 5 号",
+        "杨帆",
+        "010-68131001",
+        29,
+    ),
+    ("长安派出所", D, T.GOVERNMENT, "长安街道", None, "长安路 11 号", "朱峰", "010-68131002", 41),
+    (
+        "区城管执法局长安街道执法队",
+        D,
+        T.GOVERNMENT,
+        "长安街道",
+        None,
+        "长安路 30 号",
+        "秦勇",
+        "010-68131003",
+        19,
+    ),
+    (
+        "新华街道办事处",
+        O,
+        T.GOVERNMENT,
+        "新华街道",
+        None,
+        "新华路 60 号",
+        "许静",
+        "010-68120000",
+        52,
+    ),
+    (
+        "长安街道办事处",
+        O,
+        T.GOVERNMENT,
+        "长安街道",
+        None,
+        "长安路 1 号",
+        "吕明",
+        "010-68130000",
+        48,
+    ),
+]
+
+# username → (display name, role, scope kind, scope name)
+USERS: list[tuple[str, str, Role, str | None]] = [
+    ("admin", "平台管理员", Role.PLATFORM_ADMIN, None),
+    ("district", "王建华", Role.DISTRICT_VIEWER, "和平区"),
+    ("secretary", "张秀兰", Role.STREET_SECRETARY, "新华街道"),
+    ("supervisor", "刘志刚", Role.SUPERVISOR, "新华街道"),
+    ("liaison", "李红梅", Role.UNIT_LIAISON, "和平区人民医院"),
+    ("dept", "钱坤", Role.DEPT_LIAISON, "区城管执法局新华街道执法队"),
+    ("community", "陈丽华", Role.COMMUNITY_SECRETARY, "文化里社区"),
+    ("member", "赵明", Role.PARTY_MEMBER, "文化里社区"),
+    ("secretary2", "吕明", Role.STREET_SECRETARY, "长安街道"),
+    ("liaison2", "孙立", Role.UNIT_LIAISON, "环球金融中心楼宇联合党委"),
+    ("liaison3", "吴倩", Role.UNIT_LIAISON, "长安科技园联合党委"),
+]
+
+
+async def is_empty(factory: async_sessionmaker[AsyncSession]) -> bool:
+    async with factory() as session:
+        return (await session.scalar(select(func.count(Organization.id)))) == 0
+
+
+async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Load the demo data into an empty database. Returns False (and changes nothing) otherwise."""
+    if not await is_empty(factory):
+        return False
+    async with UnitOfWork(factory) as uow:
+        s = uow.session
+        city = Organization(name="滨江市", level=OrgLevel.CITY, code="BJ")
+        district = Organization(name="和平区", level=OrgLevel.DISTRICT, parent=city, code="BJ-HP")
+        s.add_all([city, district])
+        by_name: dict[str, Organization] = {"滨江市": city, "和平区": district}
+        for i, (street_name, communities) in enumerate(STREETS.items(), start=1):
+            street = Organization(
+                name=street_name, level=OrgLevel.STREET, parent=district, code=f"BJ-HP-{i:02d}"
+            )
+            s.add(street)
+            by_name[street_name] = street
+            for j, community_name in enumerate(communities, start=1):
+                community = Organization(
+                    name=community_name,
+                    level=OrgLevel.COMMUNITY,
+                    parent=street,
+                    code=f"BJ-HP-{i:02d}-{j:02d}",
+                )
+                s.add(community)
+                by_name[community_name] = community
+        await s.flush()
+
+        units: dict[str, Unit] = {}
+        for name, kind, utype, street, community, address, contact, phone, members in UNITS:
+            unit = Unit(
+                name=name,
+                kind=kind.value,
+                unit_type=utype.value,
+                street_id=by_name[street].id,
+                community_id=by_name[community].id if community else None,
+                address=address,
+                contact_name=contact,
+                contact_phone=phone,
+                party_members=members,
+            )
+            s.add(unit)
+            units[name] = unit
+        # Each community is also a member unit of its street's conference.
+        for street_name, communities in STREETS.items():
+            for community_name in communities:
+                unit = Unit(
+                    name=f"{community_name}居委会",
+                    kind=UnitKind.COMMUNITY.value,
+                    unit_type=UnitType.RESIDENTS_COMMITTEE.value,
+                    street_id=by_name[street_name].id,
+                    community_id=by_name[community_name].id,
+                    party_members=0,
+                )
+                s.add(unit)
+                units[unit.name] = unit
+        await s.flush()
+
+        password_hash = hash_password(DEMO_PASSWORD)  # one hash: argon2 is slow on purpose
+        for username, display, role, scope in USERS:
+            user = User(username=username, display_name=display, password_hash=password_hash)
+            s.add(user)
+            await s.flush()
+            grant = RoleGrant(user_id=user.id, role=role.value)
+            if scope in units:
+                grant.unit_id = units[scope].id
+            elif scope is not None:
+                grant.organization_id = by_name[scope].id
+            s.add(grant)
+        s.add(StreetSetting(street_id=by_name["长安街道"].id, key="meetings_per_year", value="6"))
+        uow.audit("demo.seed", "system", "", "载入演示数据")
+        await uow.commit()
+    return True
+
+
+DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8]]

@@ -1,0 +1,44 @@
+"""arq worker settings: `gongjian worker` (or `arq tasks.worker.WorkerSettings`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from adapters.db import make_engine, make_session_factory
+from gongjian.config import load_config
+from tasks.jobs import JOBS, purge_sessions
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    config = load_config()
+    ctx["engine"] = make_engine(config.database_url)
+    ctx["session_factory"] = make_session_factory(ctx["engine"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+def redis_settings() -> RedisSettings:
+    url = load_config().redis_url
+    if not url:
+        raise SystemExit(
+            "REDIS_URL 未设置：arq worker 需要 Redis。内嵌模式下任务在 web 进程内运行。"
+        )
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = list(JOBS.values())
+    # Minute 17 of every hour; arq's cron uses a unique job id so several workers run it once.
+    cron_jobs = [cron(purge_sessions, minute=17, unique=True)]  # type: ignore[arg-type]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = 5
+
+    @classmethod
+    def settings(cls) -> dict[str, Any]:
+        return {"redis_settings": redis_settings()}

@@ -1,0 +1,1 @@
+"""HTTP and websocket layer: parse the request, call a domain service, render."""
