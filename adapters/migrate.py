@@ -16,5 +16,5 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 
 def upgrade(database_url: str) -> None:
-    """Bring the schema to head. Must not run inside a running event loop (env.py uses asyncio.run)."""
+    """Bring the schema to head. Not from inside a running event loop: env.py calls asyncio.run."""
     command.upgrade(alembic_config(database_url), "head")

@@ -48,7 +48,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     config = _config()
     loaded = _with_db(config, seed_demo)
     if loaded:
-        print("已载入演示数据。演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+        print(f"已载入演示数据。演示账号（密码均为 {DEMO_PASSWORD}）：")
         from domain.labels import label
 
         for username, display, role in DEMO_LOGINS:
@@ -68,9 +68,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cmd_seed_demo(args)
     host = args.host or config.host
     port = args.port or config.port
-    print(
-        f"共建平台运行于 http://{host}:{port}  （数据库: {config.describe()['DATABASE_URL']}，实时: {config.live_backend}，任务: {config.jobs_backend}）"
-    )
+    db = config.describe()["DATABASE_URL"]
+    print(f"共建平台运行于 http://{host}:{port}")
+    print(f"数据库: {db}；实时: {config.live_backend}；任务: {config.jobs_backend}")
     uvicorn.run(
         "web.asgi:app",
         host=host,
@@ -168,7 +168,8 @@ def cmd_api_token(args: argparse.Namespace) -> int:
                             else "从未使用"
                         )
                         print(
-                            f"{t.name}\t{t.prefix}…\t{state}\t创建于 {t.created_at:%Y-%m-%d}\t{used}"
+                            f"{t.name}\t{t.prefix}…\t{state}"
+                            f"\t创建于 {t.created_at:%Y-%m-%d}\t{used}"
                         )
                 else:
                     await api_tokens.revoke_token(uow, args.name)

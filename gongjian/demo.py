@@ -21,7 +21,7 @@ STREETS = {
     "长安街道": ["西苑社区", "南门社区", "北辰社区"],
 }
 
-S, D, C, O = UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.COMMUNITY, UnitKind.STREET_OFFICE
+S, D, OFFICE = UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.STREET_OFFICE
 T = UnitType
 # (name, kind, type, street, community, address, contact, phone, party members)
 UNITS: list[tuple[str, UnitKind, UnitType, str, str | None, str, str, str, int]] = [
@@ -249,7 +249,7 @@ UNITS: list[tuple[str, UnitKind, UnitType, str, str | None, str, str, str, int]]
     ),
     (
         "新华街道办事处",
-        O,
+        OFFICE,
         T.GOVERNMENT,
         "新华街道",
         None,
@@ -260,7 +260,7 @@ UNITS: list[tuple[str, UnitKind, UnitType, str, str | None, str, str, str, int]]
     ),
     (
         "长安街道办事处",
-        O,
+        OFFICE,
         T.GOVERNMENT,
         "长安街道",
         None,

@@ -78,7 +78,8 @@ async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[
         .where(Organization.parent_id.in_(ids), Organization.level == OrgLevel.COMMUNITY)
         .group_by(Organization.parent_id)
     ):
-        figs[parent_id].communities = n
+        if parent_id is not None:
+            figs[parent_id].communities = n
     for street_id, n in await s.execute(
         select(Unit.street_id, func.count(func.distinct(RoleGrant.user_id)))
         .join(Unit, Unit.id == RoleGrant.unit_id)
@@ -97,15 +98,10 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
     board = Dashboard()
     if actor.is_admin:
         board.streets = await street_figures(uow, None)
-        board.orgs_by_level = Counter(
-            dict(
-                (
-                    await s.execute(
-                        select(Organization.level, func.count()).group_by(Organization.level)
-                    )
-                ).all()
-            )  # type: ignore[arg-type]
+        level_counts = await s.execute(
+            select(Organization.level, func.count()).group_by(Organization.level)
         )
+        board.orgs_by_level = Counter({level: n for level, n in level_counts})
         board.users_total = await s.scalar(select(func.count(User.id))) or 0
         board.sessions_active = (
             await s.scalar(

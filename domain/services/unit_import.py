@@ -87,8 +87,8 @@ async def import_units(
             if h in HEADERS
         }
         fields, errors = check_unit_fields(raw, orgs, by_name=True)
-        for key, message in errors.items():
-            result.errors.append(RowError(row_no, COLUMN_OF.get(key, key), message))
+        for name, message in errors.items():
+            result.errors.append(RowError(row_no, COLUMN_OF.get(name, name), message))
         if fields is None:
             continue
         key = (fields.name, fields.street_id)

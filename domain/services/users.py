@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from domain.enums import ROLE_SCOPE, Role, RoleScope, UnitKind
 from domain.errors import Conflict, NotFound, ValidationFailed
@@ -21,17 +22,15 @@ USERNAME_RE = re.compile(r"^[a-zA-Z0-9_.\-]{3,50}$")
 FIELDS = ("username", "display_name", "phone", "active")
 
 
-def _grant_options() -> tuple[object, ...]:
-    return (
-        selectinload(User.grants).options(
-            selectinload(RoleGrant.organization), selectinload(RoleGrant.unit)
-        ),
+def _grant_options() -> _AbstractLoad:
+    return selectinload(User.grants).options(
+        selectinload(RoleGrant.organization), selectinload(RoleGrant.unit)
     )
 
 
 async def list_users(uow: UnitOfWork, actor: Actor, q: str = "") -> list[User]:
     require(can_administer(actor))
-    stmt = select(User).options(*_grant_options()).order_by(User.username)  # type: ignore[arg-type]
+    stmt = select(User).options(_grant_options()).order_by(User.username)
     if q.strip():
         term = q.strip()
         stmt = stmt.where(
@@ -44,7 +43,7 @@ async def list_users(uow: UnitOfWork, actor: Actor, q: str = "") -> list[User]:
 async def get_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
     require(can_administer(actor))
     user = await uow.session.scalar(
-        select(User).where(User.id == user_id).options(*_grant_options())  # type: ignore[arg-type]
+        select(User).where(User.id == user_id).options(_grant_options())
     )
     if user is None:
         raise NotFound("用户不存在。")
