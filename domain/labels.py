@@ -36,12 +36,18 @@ LABELS: dict[StrEnum, str] = {
 }
 
 
+# Stored values are plain strings; where two enums share a value they share the label too.
+_BY_VALUE: dict[str, str] = {}
+for _member, _text in LABELS.items():
+    _BY_VALUE.setdefault(_member.value, _text)
+
+
 def label(value: StrEnum | str | None) -> str:
     if value is None:
         return ""
     if isinstance(value, StrEnum):
         return LABELS.get(value, str(value))
-    return str(value)
+    return _BY_VALUE.get(value, value)
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -50,6 +50,9 @@ class UnitOfWork:
         session = self.session
         try:
             if not self._committed:
+                # Detach first: a rollback would expire every loaded object, and a
+                # read-only use case hands them to templates after the block ends.
+                session.expunge_all()
                 await session.rollback()
         finally:
             await session.close()
