@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased
 
 from domain.enums import OrgLevel, Role
 from domain.errors import TooManyAttempts, ValidationFailed
-from domain.models import LoginFailure, Organization, RoleGrant, User, WebSession
+from domain.models import LoginFailure, Organization, RoleGrant, Unit, User, WebSession
 from domain.models.base import utcnow
 from domain.passwords import hash_password, password_problem, verify_password
 from domain.permissions import Actor, Grant
@@ -105,46 +105,108 @@ async def logout(uow: UnitOfWork, token: str) -> None:
     await uow.commit()
 
 
+# Built once: constructing aliases per request costs more than the query.
+_GRANT_UNIT = aliased(Unit)
+_GRANT_ORG = aliased(Organization)
+
+
 async def actor_for_token(uow: UnitOfWork, token: str, now: datetime | None = None) -> Actor | None:
-    """Resolve a session cookie to an Actor in one round of queries, or None when invalid."""
+    """Resolve a session cookie to an Actor, or None when the session is not valid.
+
+    This runs on every request, so it is one joined Core query (plus one for
+    district viewers), not an ORM object graph.
+    """
     now = now or utcnow()
-    ws = await uow.session.scalar(
-        select(WebSession)
-        .where(WebSession.token_hash == token_hash(token))
-        .options(
-            selectinload(WebSession.user)
-            .selectinload(User.grants)
-            .options(selectinload(RoleGrant.organization), selectinload(RoleGrant.unit))
+    unit_alias, org_alias = _GRANT_UNIT, _GRANT_ORG
+    rows = (
+        await uow.session.execute(
+            select(
+                WebSession.id,
+                WebSession.expires_at,
+                WebSession.last_seen_at,
+                WebSession.revoked_at,
+                User.id.label("user_id"),
+                User.username,
+                User.display_name,
+                User.active,
+                RoleGrant.role,
+                RoleGrant.organization_id,
+                RoleGrant.unit_id,
+                org_alias.level.label("org_level"),
+                org_alias.parent_id.label("org_parent_id"),
+                unit_alias.street_id.label("unit_street_id"),
+            )
+            .join(User, User.id == WebSession.user_id)
+            .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+            .outerjoin(org_alias, org_alias.id == RoleGrant.organization_id)
+            .outerjoin(unit_alias, unit_alias.id == RoleGrant.unit_id)
+            .where(WebSession.token_hash == token_hash(token))
         )
-    )
-    if ws is None or ws.revoked_at is not None or ws.expires_at <= now:
+    ).all()
+    if not rows:
         return None
-    if ws.last_seen_at + SESSION_IDLE <= now or not ws.user.active:
+    first = rows[0]
+    if first.revoked_at is not None or first.expires_at <= now or not first.active:
         return None
-    if ws.last_seen_at + TOUCH_EVERY <= now:
-        ws.last_seen_at = now
+    if first.last_seen_at + SESSION_IDLE <= now:
+        return None
+    if first.last_seen_at + TOUCH_EVERY <= now:
+        await uow.session.execute(
+            update(WebSession).where(WebSession.id == first.id).values(last_seen_at=now)
+        )
         await uow.commit()
-    return await actor_from_user(uow, ws.user)
+    grants = [
+        _GrantRow(
+            r.role, r.organization_id, r.unit_id, r.org_level, r.org_parent_id, r.unit_street_id
+        )
+        for r in rows
+        if r.role is not None
+    ]
+    return await _build_actor(uow, first.user_id, first.username, first.display_name, grants)
+
+
+@dataclass(frozen=True)
+class _GrantRow:
+    role: str
+    organization_id: int | None
+    unit_id: int | None
+    org_level: str | None
+    org_parent_id: int | None
+    unit_street_id: int | None
 
 
 async def actor_from_user(uow: UnitOfWork, user: User) -> Actor:
-    """Build the Actor; `user.grants` must be loaded with organisation and unit."""
+    """Build the Actor from a User whose grants are loaded with organisation and unit."""
+    grants = [
+        _GrantRow(
+            g.role,
+            g.organization_id,
+            g.unit_id,
+            g.organization.level if g.organization else None,
+            g.organization.parent_id if g.organization else None,
+            g.unit.street_id if g.unit else None,
+        )
+        for g in user.grants
+    ]
+    return await _build_actor(uow, user.id, user.username, user.display_name, grants)
+
+
+async def _build_actor(
+    uow: UnitOfWork, user_id: int, username: str, display_name: str, rows: list[_GrantRow]
+) -> Actor:
     grants: list[Grant] = []
     district_ids: list[int] = []
-    for g in user.grants:
-        role = Role(g.role)
+    for g in rows:
         street_id: int | None = None
-        if g.unit is not None:
-            street_id = g.unit.street_id
-        elif g.organization is not None:
-            level = OrgLevel(g.organization.level)
-            if level is OrgLevel.STREET:
-                street_id = g.organization.id
-            elif level is OrgLevel.COMMUNITY:
-                street_id = g.organization.parent_id
-            elif level is OrgLevel.DISTRICT:
-                district_ids.append(g.organization.id)
-        grants.append(Grant(role, g.organization_id, g.unit_id, street_id))
+        if g.unit_street_id is not None:
+            street_id = g.unit_street_id
+        elif g.org_level == OrgLevel.STREET:
+            street_id = g.organization_id
+        elif g.org_level == OrgLevel.COMMUNITY:
+            street_id = g.org_parent_id
+        elif g.org_level == OrgLevel.DISTRICT and g.organization_id is not None:
+            district_ids.append(g.organization_id)
+        grants.append(Grant(Role(g.role), g.organization_id, g.unit_id, street_id))
     district_streets: frozenset[int] = frozenset()
     if district_ids:
         district_streets = frozenset(
@@ -156,9 +218,9 @@ async def actor_from_user(uow: UnitOfWork, user: User) -> Actor:
             )
         )
     return Actor(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
+        user_id=user_id,
+        username=username,
+        display_name=display_name,
         grants=tuple(grants),
         district_street_ids=district_streets,
     )

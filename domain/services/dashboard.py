@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from domain.enums import OrgLevel, Role, UnitKind
 from domain.models import AuditEntry, Organization, RoleGrant, Unit, User, WebSession
@@ -46,11 +46,20 @@ class Dashboard:
 async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[StreetFigures]:
     """Per-street counts; `None` means every street (admin)."""
     s = uow.session
-    stmt = select(Organization).where(Organization.level == OrgLevel.STREET)
+    community = aliased(Organization)
+    communities = (
+        select(func.count(community.id))
+        .where(community.parent_id == Organization.id, community.level == OrgLevel.COMMUNITY)
+        .correlate(Organization)
+        .scalar_subquery()
+    )
+    stmt = select(Organization, communities).where(Organization.level == OrgLevel.STREET)
     if street_ids is not None:
         stmt = stmt.where(Organization.id.in_(street_ids))
-    streets = list(await s.scalars(stmt.order_by(Organization.id)))
-    figs = {st.id: StreetFigures(street=st) for st in streets}
+    figs = {
+        st.id: StreetFigures(street=st, communities=n)
+        for st, n in await s.execute(stmt.order_by(Organization.id))
+    }
     if not figs:
         return []
     ids = list(figs)
@@ -73,13 +82,6 @@ async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[
             f.party_members += int(members)
         else:
             f.retired += n
-    for parent_id, n in await s.execute(
-        select(Organization.parent_id, func.count())
-        .where(Organization.parent_id.in_(ids), Organization.level == OrgLevel.COMMUNITY)
-        .group_by(Organization.parent_id)
-    ):
-        if parent_id is not None:
-            figs[parent_id].communities = n
     for street_id, n in await s.execute(
         select(Unit.street_id, func.count(func.distinct(RoleGrant.user_id)))
         .join(Unit, Unit.id == RoleGrant.unit_id)
@@ -125,7 +127,7 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
             await s.scalars(
                 select(Unit)
                 .where(Unit.street_id.in_(secretary_streets))
-                .options(selectinload(Unit.community))
+                .options(joinedload(Unit.community))
                 .order_by(Unit.id.desc())
                 .limit(6)
             )
@@ -136,7 +138,7 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
             await s.scalars(
                 select(Unit)
                 .where(Unit.id.in_(unit_ids))
-                .options(selectinload(Unit.street), selectinload(Unit.community))
+                .options(joinedload(Unit.street), joinedload(Unit.community))
             )
         )
     community_ids = actor.org_ids_with(Role.COMMUNITY_SECRETARY, Role.PARTY_MEMBER)
