@@ -6,6 +6,7 @@ describe, so the log can never disagree with the data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import Conflict
-from domain.models import AuditEntry
+from domain.models import AuditEntry, Event
 from domain.permissions import Actor
 
 
@@ -23,12 +24,17 @@ class UnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         actor: Actor | None = None,
         ip: str = "",
+        on_events: Callable[[], None] | None = None,
     ) -> None:
         self._factory = session_factory
         self.actor = actor
         self.ip = ip
         self._session: AsyncSession | None = None
         self._committed = False
+        # Called after a commit that wrote events, to wake the live relay now
+        # rather than at its next poll.
+        self._on_events = on_events
+        self._pending_events = 0
 
     @property
     def session(self) -> AsyncSession:
@@ -65,6 +71,14 @@ class UnitOfWork:
             await self.session.rollback()
             raise Conflict() from None
         self._committed = True
+        if self._pending_events and self._on_events is not None:
+            self._on_events()
+        self._pending_events = 0
+
+    def publish(self, topic: str, kind: str, **payload: Any) -> None:
+        """Record an event in this transaction (outbox); it is delivered live after commit."""
+        self.session.add(Event(topic=topic, kind=kind, payload=payload))
+        self._pending_events += 1
 
     async def flush(self) -> None:
         try:

@@ -1,6 +1,7 @@
 // Small behaviours that htmx does not cover. No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
+
   function flash(text) {
     var box = document.getElementById("flash");
     if (!box) return;
@@ -18,5 +19,94 @@
     if (!xhr || !xhr.getResponseHeader("HX-Retarget")) {
       flash("服务器暂时无法处理该请求（" + (xhr ? xhr.status : "?") + "），请稍后重试。");
     }
+  });
+
+  // ---- Live updates -------------------------------------------------------------------
+  // The page's cursor: the seq of the last change it reflects. The socket URL carries it,
+  // and every reconnect (htmx-ext-ws retries with backoff) sends the latest one, so the
+  // server replays exactly what was missed.
+  var live = document.getElementById("live");
+  var seq = live ? parseInt(live.getAttribute("data-seq") || "0", 10) : 0;
+  window.gongjianLive = { seq: function () { return seq; }, messages: 0 };
+
+  if (window.htmx) {
+    var create = htmx.createWebSocket;
+    htmx.createWebSocket = function (url) {
+      var u = new URL(url, location.href);
+      u.searchParams.set("seq", String(seq));
+      return create ? create(u.toString()) : new WebSocket(u.toString());
+    };
+  }
+
+  var statusText = { live: "实时", connecting: "连接中", reconnecting: "重连中…", offline: "离线" };
+  var failures = 0;
+  function setStatus(state) {
+    var el = document.getElementById("live-status");
+    if (!el) return;
+    el.setAttribute("data-state", state);
+    el.textContent = statusText[state];
+  }
+  document.addEventListener("htmx:wsConnecting", function () {
+    setStatus(failures ? "reconnecting" : "connecting");
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    failures = 0;
+    setStatus("live");
+  });
+  document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail.event && evt.detail.event.code;
+    failures += 1;
+    // 1008: not allowed (logged out, no permission) — htmx will not retry.
+    setStatus(code === 1008 || !navigator.onLine ? "offline" : "reconnecting");
+  });
+  window.addEventListener("offline", function () { setStatus("offline"); });
+
+  // Regions re-fetch themselves from the current URL (with its filters), unless the
+  // user is typing in them: a half-typed form is never thrown away.
+  function busy(region) {
+    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+      return true;
+    }
+    var fields = region.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "hidden") continue;
+      if ((f.type === "checkbox" || f.type === "radio") ? f.checked !== f.defaultChecked
+          : f.tagName === "SELECT" ? Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; })
+          : f.value !== f.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+  var timers = {};
+  function refresh(id) {
+    clearTimeout(timers[id]);
+    timers[id] = setTimeout(function () {
+      var region = document.getElementById(id);
+      if (!region) return;
+      if (busy(region)) {
+        region.setAttribute("data-stale", "true");
+        return;
+      }
+      htmx.ajax("GET", location.pathname + location.search, {
+        target: "#" + id, select: "#" + id, swap: "outerHTML"
+      });
+    }, 120); // several changes in a burst: one fetch
+  }
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var c = document.getElementById("live-cursor");
+    if (!c) return;
+    var n = parseInt(c.getAttribute("data-seq") || "0", 10);
+    if (n > seq) seq = n;
+    window.gongjianLive.messages += 1;
+    var wanted = (c.getAttribute("data-refresh") || "").split(/\s+/).filter(Boolean);
+    if (wanted.indexOf("*") >= 0) {
+      wanted = Array.prototype.map.call(document.querySelectorAll("[data-live-region]"), function (e) { return e.id; });
+    }
+    wanted.forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.hasAttribute("data-live-region")) refresh(id);
+    });
   });
 })();

@@ -11,9 +11,11 @@ from starlette.middleware import Middleware
 
 from adapters.db import make_engine, make_session_factory
 from adapters.jobs import ArqJobRunner, InlineJobRunner, JobRunner
+from adapters.live.service import LiveService
 from gongjian.config import Config, load_config
 from web.auth_mw import AuthMiddleware
 from web.errors import EXCEPTION_HANDLERS, csrf_rejected
+from web.live import EventRenderer, render_presence
 from web.routes import routes
 from web.security import CSRFMiddleware, SecurityHeadersMiddleware
 from web.templating import Templates
@@ -21,7 +23,9 @@ from web.templating import Templates
 log = logging.getLogger("gongjian")
 
 
-def create_app(config: Config | None = None, *, run_jobs: bool = True) -> Starlette:
+def create_app(
+    config: Config | None = None, *, run_jobs: bool = True, live_poll_seconds: float = 0.5
+) -> Starlette:
     config = config or load_config()
     engine = make_engine(config.database_url)
     session_factory = make_session_factory(engine)
@@ -34,9 +38,11 @@ def create_app(config: Config | None = None, *, run_jobs: bool = True) -> Starle
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await jobs.start()
+        await app.state.live.start()
         try:
             yield
         finally:
+            await app.state.live.stop()
             await jobs.stop()
             await engine.dispose()
 
@@ -64,4 +70,12 @@ def create_app(config: Config | None = None, *, run_jobs: bool = True) -> Starle
     app.state.session_factory = session_factory
     app.state.templates = Templates()
     app.state.jobs = jobs
+    app.state.live = LiveService(
+        engine,
+        session_factory,
+        EventRenderer(app),
+        render_presence,
+        redis_url=config.redis_url,
+        poll_seconds=live_poll_seconds,
+    )
     return app

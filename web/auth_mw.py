@@ -7,7 +7,7 @@ from http.cookies import SimpleCookie
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain.services.auth import actor_for_token
+from domain.services.auth import resolve_session
 from domain.uow import UnitOfWork
 from web.security import SESSION_COOKIE
 
@@ -43,7 +43,11 @@ class AuthMiddleware:
             token = session_token_from_scope(scope)
             state["session_token"] = token
             state["actor"] = None
+            state["unread"] = 0
             if token:
                 async with UnitOfWork(self.session_factory) as uow:
-                    state["actor"] = await actor_for_token(uow, token)
+                    resolved = await resolve_session(uow, token)
+                if resolved is not None:
+                    state["actor"] = resolved.actor
+                    state["unread"] = resolved.unread_notifications
         await self.app(scope, receive, send)

@@ -31,7 +31,10 @@ def client_ip(conn: HTTPConnection) -> str:
 
 def uow(conn: HTTPConnection, actor: Actor | None = None) -> UnitOfWork:
     return UnitOfWork(
-        conn.app.state.session_factory, actor or current_actor(conn), ip=client_ip(conn)
+        conn.app.state.session_factory,
+        actor or current_actor(conn),
+        ip=client_ip(conn),
+        on_events=conn.app.state.live.wake,
     )
 
 
@@ -41,8 +44,13 @@ async def form_dict(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
+# Larger numbers fit no INTEGER column (PostgreSQL's is 32-bit) and would fail the query.
+MAX_INT = 2**31 - 1
+
+
 def int_param(value: str | None, default: int = 0) -> int:
     try:
-        return int(value) if value is not None else default
+        number = int(value) if value is not None else default
     except ValueError:
         return default
+    return number if -MAX_INT <= number <= MAX_INT else default

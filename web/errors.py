@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.errors import DomainError
 from web.deps import LoginRequired
 from web.htmx import htmx, hx_redirect
+from web.security import set_security_headers
 
 log = logging.getLogger("gongjian.web")
 
@@ -68,7 +69,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     # Starlette's own English reason phrases are not for our users.
     if detail and detail.isascii():
         detail = None
-    return render_error(request, exc.status_code, detail)
+    response = render_error(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)  # e.g. `Allow` on a 405, which HTTP requires
+    return response
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
@@ -82,7 +86,10 @@ async def login_required(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return render_error(request, 500)
+    response = render_error(request, 500)
+    # Starlette answers this from its outermost middleware, outside SecurityHeadersMiddleware.
+    set_security_headers(response.headers, hsts=request.app.state.config.secure_cookies)
+    return response
 
 
 EXCEPTION_HANDLERS = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from gongjian.config import PROJECT_ROOT
+from web.live import live_socket
 from web.views import (
     admin_audit,
     admin_orgs,
@@ -13,12 +15,29 @@ from web.views import (
     auth,
     dashboard,
     health,
+    notifications,
     street_settings,
     unit_import,
     units,
 )
 
 GET, POST = ["GET"], ["POST"]
+
+
+class IdConvertor(Convertor[int]):
+    """A row id in a path. Nine digits at most, so it always fits an INTEGER column:
+    a longer number matches no route (404) instead of failing in the database (500)."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 
 def routes() -> list[BaseRoute]:
@@ -36,29 +55,37 @@ def routes() -> list[BaseRoute]:
         Route("/units/import", unit_import.import_page, methods=GET, name="unit_import"),
         Route("/units/import", unit_import.import_submit, methods=POST),
         Route("/units/import/template.xlsx", unit_import.import_template, methods=GET),
-        Route("/units/{unit_id:int}", units.unit_detail, methods=GET, name="unit"),
-        Route("/units/{unit_id:int}/edit", units.unit_edit, methods=GET),
-        Route("/units/{unit_id:int}", units.unit_update, methods=POST),
-        Route("/units/{unit_id:int}/retire", units.unit_set_active, methods=POST),
-        Route("/units/{unit_id:int}/reactivate", units.unit_set_active, methods=POST),
-        Route("/streets/{street_id:int}/settings", street_settings.settings_page, methods=GET),
-        Route("/streets/{street_id:int}/settings", street_settings.settings_submit, methods=POST),
+        Route("/units/{unit_id:id}", units.unit_detail, methods=GET, name="unit"),
+        Route("/units/{unit_id:id}/edit", units.unit_edit, methods=GET),
+        Route("/units/{unit_id:id}", units.unit_update, methods=POST),
+        Route("/units/{unit_id:id}/retire", units.unit_set_active, methods=POST),
+        Route("/units/{unit_id:id}/reactivate", units.unit_set_active, methods=POST),
+        Route("/streets/{street_id:id}/settings", street_settings.settings_page, methods=GET),
+        Route("/streets/{street_id:id}/settings", street_settings.settings_submit, methods=POST),
         Route("/admin/orgs", admin_orgs.org_list, methods=GET, name="admin_orgs"),
         Route("/admin/orgs", admin_orgs.org_create, methods=POST),
-        Route("/admin/orgs/{org_id:int}/edit", admin_orgs.org_edit, methods=GET),
-        Route("/admin/orgs/{org_id:int}", admin_orgs.org_update, methods=POST),
+        Route("/admin/orgs/{org_id:id}/edit", admin_orgs.org_edit, methods=GET),
+        Route("/admin/orgs/{org_id:id}", admin_orgs.org_update, methods=POST),
         Route("/admin/users", admin_users.user_list, methods=GET, name="admin_users"),
         Route("/admin/users/new", admin_users.user_new, methods=GET),
         Route("/admin/users", admin_users.user_create, methods=POST),
-        Route("/admin/users/{user_id:int}", admin_users.user_detail, methods=GET),
-        Route("/admin/users/{user_id:int}", admin_users.user_update, methods=POST),
-        Route("/admin/users/{user_id:int}/password", admin_users.user_reset_password, methods=POST),
-        Route("/admin/users/{user_id:int}/roles", admin_users.user_grant, methods=POST),
+        Route("/admin/users/{user_id:id}", admin_users.user_detail, methods=GET),
+        Route("/admin/users/{user_id:id}", admin_users.user_update, methods=POST),
+        Route("/admin/users/{user_id:id}/password", admin_users.user_reset_password, methods=POST),
+        Route("/admin/users/{user_id:id}/roles", admin_users.user_grant, methods=POST),
         Route(
-            "/admin/users/{user_id:int}/roles/{grant_id:int}/revoke",
+            "/admin/users/{user_id:id}/roles/{grant_id:id}/revoke",
             admin_users.user_revoke,
             methods=POST,
         ),
         Route("/admin/audit", admin_audit.audit_list, methods=GET, name="admin_audit"),
+        Route("/notifications", notifications.notification_list, methods=GET, name="notifications"),
+        Route("/notifications/read-all", notifications.notification_read_all, methods=POST),
+        Route(
+            "/notifications/{notification_id:int}/open",
+            notifications.notification_open,
+            methods=POST,
+        ),
+        WebSocketRoute("/live", live_socket, name="live"),
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

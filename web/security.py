@@ -56,6 +56,17 @@ def csrf_cookie_header(token: str, secure: bool) -> str:
     return attrs + ("; Secure" if secure else "")
 
 
+def set_security_headers(headers: MutableHeaders, hsts: bool) -> None:
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
@@ -68,15 +79,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                set_security_headers(MutableHeaders(scope=message), self.hsts)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

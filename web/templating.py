@@ -68,6 +68,7 @@ class Templates:
     def context(self, request: Request) -> dict[str, Any]:
         state = request.scope.get("state", {})
         token = state.get("csrf_token", "")
+        live = getattr(request.app.state, "live", None)
         return {
             "request": request,
             "actor": state.get("actor"),
@@ -78,4 +79,10 @@ class Templates:
             "errors": {},
             "form": {},
             "message": None,
+            "unread": state.get("unread", 0),
+            # The cursor is read before the page's data, so a change committed in
+            # between is replayed rather than missed.
+            "live_seq": live.hub.last_seq if live is not None else 0,
+            "live_topics": [],
+            "presence": None,
         }

@@ -7,6 +7,7 @@ template fails far from its cause, so every query says what it loads.
 from domain.models.audit import AuditEntry
 from domain.models.base import Base
 from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebSession
+from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
 from domain.models.settings import StreetSetting
 
@@ -14,7 +15,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Event",
     "LoginFailure",
+    "Notification",
     "Organization",
     "RoleGrant",
     "StreetSetting",

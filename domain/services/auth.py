@@ -12,7 +12,15 @@ from sqlalchemy.orm import aliased
 
 from domain.enums import OrgLevel, Role
 from domain.errors import TooManyAttempts, ValidationFailed
-from domain.models import LoginFailure, Organization, RoleGrant, Unit, User, WebSession
+from domain.models import (
+    LoginFailure,
+    Notification,
+    Organization,
+    RoleGrant,
+    Unit,
+    User,
+    WebSession,
+)
 from domain.models.base import utcnow
 from domain.passwords import hash_password, password_problem, verify_password
 from domain.permissions import Actor, Grant
@@ -110,13 +118,32 @@ _GRANT_UNIT = aliased(Unit)
 _GRANT_ORG = aliased(Organization)
 
 
+@dataclass(frozen=True)
+class ResolvedSession:
+    actor: Actor
+    unread_notifications: int
+
+
 async def actor_for_token(uow: UnitOfWork, token: str, now: datetime | None = None) -> Actor | None:
-    """Resolve a session cookie to an Actor, or None when the session is not valid.
+    resolved = await resolve_session(uow, token, now)
+    return resolved.actor if resolved else None
+
+
+async def resolve_session(
+    uow: UnitOfWork, token: str, now: datetime | None = None
+) -> ResolvedSession | None:
+    """Resolve a session cookie to its Actor (and the bell's unread count), or None.
 
     This runs on every request, so it is one joined Core query (plus one for
     district viewers), not an ORM object graph.
     """
     now = now or utcnow()
+    unread = (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
     unit_alias, org_alias = _GRANT_UNIT, _GRANT_ORG
     rows = (
         await uow.session.execute(
@@ -129,6 +156,7 @@ async def actor_for_token(uow: UnitOfWork, token: str, now: datetime | None = No
                 User.username,
                 User.display_name,
                 User.active,
+                unread.label("unread"),
                 RoleGrant.role,
                 RoleGrant.organization_id,
                 RoleGrant.unit_id,
@@ -162,7 +190,8 @@ async def actor_for_token(uow: UnitOfWork, token: str, now: datetime | None = No
         for r in rows
         if r.role is not None
     ]
-    return await _build_actor(uow, first.user_id, first.username, first.display_name, grants)
+    actor = await _build_actor(uow, first.user_id, first.username, first.display_name, grants)
+    return ResolvedSession(actor, int(first.unread or 0))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from domain.enums import OrgLevel
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import Organization
+from domain.parsing import parse_id
 from domain.permissions import Actor, can_administer, require
 from domain.uow import UnitOfWork, snapshot
 
@@ -50,7 +51,7 @@ async def _check(
         level = OrgLevel.CITY
         errors["level"] = "请选择层级。"
     parent_raw = raw.get("parent_id", "").strip()
-    parent_id = int(parent_raw) if parent_raw.isdigit() else None
+    parent_id = parse_id(parent_raw)
     expected = level.parent_level
     if "level" not in errors:
         if expected is None and parent_id is not None:

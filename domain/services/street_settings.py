@@ -78,10 +78,12 @@ def check_settings(raw: Mapping[str, str]) -> tuple[dict[str, int], dict[str, st
     errors: dict[str, str] = {}
     for spec in SPECS:
         text = raw.get(spec.key, "").strip()
-        if not text.lstrip("-").isdigit():
+        digits = text.removeprefix("-")
+        if not digits.isdecimal():  # not isdigit(): '²' is a digit that int() refuses
             errors[spec.key] = f"请填写整数（{spec.minimum}–{spec.maximum}）。"
             continue
-        value = int(text)
+        # int() refuses very long digit strings; a dozen digits is out of every range already.
+        value = int(text) if len(digits.lstrip("0")) <= 12 else spec.maximum + 1
         if not spec.minimum <= value <= spec.maximum:
             errors[spec.key] = f"须在 {spec.minimum}–{spec.maximum} {spec.unit}之间。"
             continue

@@ -11,6 +11,7 @@ from domain.errors import ValidationFailed
 from domain.models import Unit
 from domain.permissions import Actor, can_manage_units, require
 from domain.services.units import UnitFields, _columns, _snap, check_unit_fields, org_index_for
+from domain.topics import street_topic
 from domain.uow import UnitOfWork
 
 # Spreadsheet header → field. The first row of the file must carry these headers.
@@ -109,6 +110,8 @@ async def import_units(
     await uow.flush()
     for unit in result.created:
         uow.audit("unit.import", "unit", unit.id, f"导入单位 {unit.name}", None, _snap(unit))
+    for street_id in sorted({u.street_id for u in result.created}):
+        uow.publish(street_topic(street_id), "street.units_changed", imported=len(result.created))
     return result
 
 

@@ -12,9 +12,12 @@ from sqlalchemy.orm import selectinload
 from domain.enums import OrgLevel, UnitKind, UnitType
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.labels import parse_label
-from domain.models import Organization, Unit
+from domain.models import Organization, RoleGrant, Unit
 from domain.models.base import utcnow
+from domain.parsing import parse_id
 from domain.permissions import Actor, can_manage_units, can_view_street, require
+from domain.services.notifications import notify
+from domain.topics import street_topic, unit_topic
 from domain.uow import UnitOfWork, snapshot
 
 AUDITED_FIELDS = (
@@ -85,7 +88,7 @@ def check_unit_fields(
     if by_name:
         street_id = orgs.street_by_name(street_raw)
     else:
-        street_id = int(street_raw) if street_raw.isdigit() else None
+        street_id = parse_id(street_raw)
         if street_id not in orgs.streets:
             street_id = None
     if street_id is None:
@@ -98,8 +101,8 @@ def check_unit_fields(
     if community_raw and street_id is not None:
         if by_name:
             community_id = orgs.community_by_name(community_raw, street_id)
-        elif community_raw.isdigit() and int(community_raw) in orgs.communities:
-            community_id = int(community_raw)
+        elif parse_id(community_raw) in orgs.communities:
+            community_id = parse_id(community_raw)
         if community_id is None or orgs.communities[community_id][1] != street_id:
             community_id = None
             errors["community_id"] = f"社区“{community_raw}”不属于所选街道。"
@@ -117,12 +120,12 @@ def check_unit_fields(
         errors["contact_phone"] = "联系电话格式不正确（只能包含数字、空格、+、-、括号）。"
     members_raw = raw.get("party_members", "").strip() or "0"
     party_members = 0
-    if not members_raw.isdigit():
+    if not members_raw.isdecimal():  # not isdigit(): '²' is a digit that int() refuses
         errors["party_members"] = "党员人数须为非负整数。"
+    elif len(members_raw.lstrip("0")) > 7 or int(members_raw) > 1_000_000:
+        errors["party_members"] = "党员人数过大。"
     else:
         party_members = int(members_raw)
-        if party_members > 1_000_000:
-            errors["party_members"] = "党员人数过大。"
 
     if errors or kind is None or unit_type is None or street_id is None:
         return None, errors
@@ -179,6 +182,7 @@ async def create_unit(uow: UnitOfWork, actor: Actor, raw: Mapping[str, str]) -> 
     uow.session.add(unit)
     await uow.flush()
     uow.audit("unit.create", "unit", unit.id, f"新增单位 {unit.name}", None, _snap(unit))
+    _publish_unit(uow, unit)
     return unit
 
 
@@ -197,6 +201,7 @@ async def update_unit(
         setattr(unit, key, value)
     await uow.flush()
     uow.audit("unit.update", "unit", unit.id, f"修改单位 {unit.name}", before, _snap(unit))
+    _publish_unit(uow, unit, also_street=int(str(before["street_id"])))
     return unit
 
 
@@ -217,6 +222,18 @@ async def set_unit_active(
     await uow.flush()
     action, verb = ("unit.reactivate", "恢复") if active else ("unit.retire", "撤销")
     uow.audit(action, "unit", unit.id, f"{verb}单位 {unit.name} {reason}", before, _snap(unit))
+    _publish_unit(uow, unit)
+    liaisons = await uow.session.scalars(
+        select(RoleGrant.user_id).where(RoleGrant.unit_id == unit.id)
+    )
+    notify(
+        uow,
+        [u for u in liaisons if u != (uow.actor.user_id if uow.actor else None)],
+        action,
+        f"{unit.name} 已被{verb}",
+        reason if not active else "",
+        f"/units/{unit.id}",
+    )
     return unit
 
 
@@ -267,6 +284,13 @@ async def list_units(
         .offset(offset)
     )
     return list(rows), total
+
+
+def _publish_unit(uow: UnitOfWork, unit: Unit, also_street: int | None = None) -> None:
+    """Pages showing this unit, and its street's lists and figures, are now out of date."""
+    uow.publish(unit_topic(unit.id), "unit.changed", unit_id=unit.id)
+    for street_id in {unit.street_id, also_street or unit.street_id}:
+        uow.publish(street_topic(street_id), "street.units_changed", unit_id=unit.id)
 
 
 def _check_version(unit: Unit, version: int) -> None:

@@ -14,8 +14,10 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.labels import label
 from domain.models import Organization, RoleGrant, Unit, User, WebSession
 from domain.models.base import utcnow
+from domain.parsing import parse_id
 from domain.passwords import hash_password, password_problem
 from domain.permissions import Actor, can_administer, require
+from domain.services.notifications import notify
 from domain.uow import UnitOfWork, snapshot
 
 USERNAME_RE = re.compile(r"^[a-zA-Z0-9_.\-]{3,50}$")
@@ -147,15 +149,15 @@ async def grant_role(
     unit_id: int | None = None
     errors: dict[str, str] = {}
     if scope is RoleScope.ORGANIZATION:
-        raw_org = raw.get("organization_id", "")
-        org = await uow.session.get(Organization, int(raw_org)) if raw_org.isdigit() else None
+        org_key = parse_id(raw.get("organization_id", ""))
+        org = await uow.session.get(Organization, org_key) if org_key is not None else None
         if org is None or org.level != level:
             errors["organization_id"] = f"{label(role)}须指定一个{label(level)}。"
         else:
             org_id = org.id
     elif scope is RoleScope.UNIT:
-        raw_unit = raw.get("unit_id", "")
-        unit = await uow.session.get(Unit, int(raw_unit)) if raw_unit.isdigit() else None
+        unit_key = parse_id(raw.get("unit_id", ""))
+        unit = await uow.session.get(Unit, unit_key) if unit_key is not None else None
         if unit is None or not unit.active:
             errors["unit_id"] = f"{label(role)}须指定一个在册单位。"
         elif role is Role.DEPT_LIAISON and unit.kind != UnitKind.DEPARTMENT:
@@ -175,6 +177,7 @@ async def grant_role(
     uow.audit(
         "user.grant_role", "user", user.id, f"授予 {user.username} {label(role)}", None, after
     )
+    notify(uow, [user.id], "user.grant_role", f"您已被授予“{label(role)}”角色", link="/")
     return grant
 
 

@@ -17,9 +17,11 @@ PAGE = 50
 
 def _date(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    # The first and last days of the calendar have no Beijing midnight in UTC / no next day.
+    return day if day is not None and date.min < day < date.max else None
 
 
 async def audit_list(request: Request) -> Response:

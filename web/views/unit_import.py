@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.tabular import TableError, read_table, write_xlsx
-from domain.permissions import can_manage_units, require
+from domain.permissions import Actor, can_manage_units, require
 from domain.services.unit_import import HEADERS, MAX_ROWS, RowError, import_units
 from web.deps import require_actor, uow
 
@@ -47,9 +47,16 @@ async def import_template(request: Request) -> Response:
 async def import_submit(request: Request) -> Response:
     actor = require_actor(request)
     require(can_manage_units(actor))
-    templates = request.app.state.templates
     form = await request.form()
-    upload = form.get("file")
+    try:
+        return await _import(request, actor, form.get("file"))
+    finally:
+        # The upload is a temporary file: close it on every path, success included.
+        await form.close()
+
+
+async def _import(request: Request, actor: Actor, upload: object) -> Response:
+    templates = request.app.state.templates
     context: dict[str, object] = {"headers": list(HEADERS), "max_rows": MAX_ROWS}
     errors: list[RowError] = []
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -74,6 +81,5 @@ async def import_submit(request: Request) -> Response:
                         return templates.render(request, "units/import.html", context)
                 errors = result.errors
                 context["rows_read"] = result.rows_read
-    await form.close()
     context["row_errors"] = errors
     return templates.render(request, "units/import.html", context, status_code=400)

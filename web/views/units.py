@@ -11,6 +11,7 @@ from domain.enums import UnitKind, UnitType
 from domain.errors import Conflict, ValidationFailed
 from domain.permissions import can_manage_units, can_view_directory, require
 from domain.services import units as svc
+from domain.topics import MAX_TOPICS, street_topic, unit_topic
 from web.deps import form_dict, int_param, require_actor, uow
 from web.htmx import htmx
 
@@ -47,6 +48,7 @@ async def unit_list(request: Request) -> Response:
         "pages": max(1, -(-total // PAGE)),
         "streets": orgs.streets,
         "can_manage": can_manage_units(actor),
+        "live_topics": [street_topic(sid) for sid in orgs.streets][: MAX_TOPICS - 1],
         "base": "/units?"
         + urlencode({k: v for k, v in request.query_params.items() if k != "page"})
         + "&",
@@ -65,7 +67,12 @@ async def unit_detail(request: Request) -> Response:
     return request.app.state.templates.render(
         request,
         "units/detail.html",
-        {"unit": unit, "can_manage": can_manage_units(actor, unit.street_id)},
+        {
+            "unit": unit,
+            "can_manage": can_manage_units(actor, unit.street_id),
+            "live_topics": [unit_topic(unit.id)],
+            "presence": unit_topic(unit.id),
+        },
     )
 
 
@@ -171,6 +178,8 @@ async def unit_set_active(request: Request) -> Response:
             {
                 "unit": unit,
                 "can_manage": True,
+                "live_topics": [unit_topic(unit.id)],
+                "presence": unit_topic(unit.id),
                 "errors": getattr(exc, "fields", {}),
                 "message": exc.message,
                 "form": data,

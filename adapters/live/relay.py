@@ -1,0 +1,214 @@
+"""The outbox relay: gives committed events their delivery seq and hands them to the transport.
+
+Exactly one relay is active at a time (the leader): on PostgreSQL it holds an
+advisory lock on a dedicated connection; SQLite means one process. Seqs are
+assigned in the order events become visible, committed before publication and
+never reused, so a publish that fails is simply retried with the same seqs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.live.events import LiveEvent
+from domain.models import Event
+
+log = logging.getLogger("gongjian.live")
+BATCH = 500
+LOCK_KEY = 0x6A6A_0001  # arbitrary, fixed: "the Gongjian relay"
+
+
+class Transport(Protocol):
+    name: str
+
+    async def publish(self, events: list[LiveEvent]) -> int:
+        """Hand events over in order; return how many were accepted (a prefix)."""
+        ...
+
+    async def wait_for_wake(self, seconds: float) -> None: ...
+
+    def poke(self) -> None: ...
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        transport: Transport,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.sessions = session_factory
+        self.transport = transport
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock_conn: AsyncConnection | None = None
+        self.is_leader = False
+        self.failures = 0
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def wake(self) -> None:
+        """Called after a commit that wrote events: relay them now."""
+        self._wake.set()
+        self.transport.poke()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._release()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if await self._lead():
+                    moved = await self.run_once()
+                    self.failures = 0
+                    if moved:
+                        continue  # more may be waiting: drain before sleeping
+                    await self._sleep(self.poll_seconds)
+                else:
+                    await asyncio.sleep(2.0)  # a follower must not take the leader's wake-ups
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Transport or database away: events wait in the outbox; retry with backoff.
+                self.failures += 1
+                delay = min(5.0, 0.2 * 2 ** min(self.failures, 5))
+                if self.failures in (1, 10) or self.failures % 100 == 0:
+                    log.warning("live relay: %s (retrying in %.1fs)", exc, delay)
+                await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        wake = asyncio.create_task(self._wake.wait())
+        remote = asyncio.create_task(self.transport.wait_for_wake(seconds))
+        try:
+            await asyncio.wait({wake, remote}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (wake, remote):
+                t.cancel()
+            await asyncio.gather(wake, remote, return_exceptions=True)
+
+    async def _lead(self) -> bool:
+        if not self._postgres:
+            self.is_leader = True
+            return True
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                await self._release()
+        conn = await self.engine.connect()
+        try:
+            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+            await conn.commit()
+        except Exception:
+            await conn.close()
+            raise
+        if got:
+            self._lock_conn = conn
+            self.is_leader = True
+            log.info("live relay: this process is the leader")
+            return True
+        await conn.close()
+        self.is_leader = False
+        return False
+
+    async def _release(self) -> None:
+        self.is_leader = False
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+            self._lock_conn = None
+
+    async def run_once(self) -> int:
+        """One round: sequence what is new, publish what is not yet published; returns the count."""
+        await self.assign_seqs()
+        return await self.publish_pending()
+
+    async def assign_seqs(self) -> int:
+        async with self.sessions() as s:
+            stmt = select(Event.id).where(Event.seq.is_(None)).order_by(Event.id).limit(BATCH)
+            if self._postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list(await s.scalars(stmt))
+            if not ids:
+                return 0
+            top = await s.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0
+            table = Event.__table__
+            await s.execute(
+                table.update()
+                .where(table.c.id == bindparam("eid"))
+                .values(seq=bindparam("new_seq")),
+                [{"eid": eid, "new_seq": top + i} for i, eid in enumerate(ids, start=1)],
+            )
+            await s.commit()
+            return len(ids)
+
+    async def publish_pending(self) -> int:
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Event.seq, Event.topic, Event.kind, Event.payload)
+                    .where(Event.seq.is_not(None), Event.published.is_(False))
+                    .order_by(Event.seq)
+                    .limit(BATCH)
+                )
+            ).all()
+            if not rows:
+                return 0
+            events = [LiveEvent(r.seq, r.topic, r.kind, dict(r.payload or {})) for r in rows]
+            accepted = await self.transport.publish(events)
+            if accepted:
+                last = events[accepted - 1].seq
+                await s.execute(
+                    update(Event)
+                    .where(Event.published.is_(False), Event.seq <= last)
+                    .values(published=True)
+                )
+                await s.commit()
+            return accepted
+
+
+async def current_seq(session_factory: async_sessionmaker[AsyncSession]) -> int:
+    async with session_factory() as s:
+        return int(await s.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
+
+
+async def oldest_seq(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.min(Event.seq), 0))) or 0)
+
+
+async def load_events(
+    session: AsyncSession,
+    after: int,
+    topics: list[str] | None,
+    limit: int,
+    before: int | None = None,
+) -> list[LiveEvent]:
+    stmt = select(Event.seq, Event.topic, Event.kind, Event.payload).where(
+        Event.seq.is_not(None), Event.seq > after
+    )
+    if topics is not None:
+        stmt = stmt.where(Event.topic.in_(topics))
+    if before is not None:
+        stmt = stmt.where(Event.seq < before)
+    rows = (await session.execute(stmt.order_by(Event.seq).limit(limit))).all()
+    return [LiveEvent(r.seq, r.topic, r.kind, dict(r.payload or {})) for r in rows]
