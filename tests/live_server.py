@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -33,42 +34,71 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def live_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp / 'live.db'}",
-        "SECRET_KEY": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        **(extra_env or {}),
-    }
-    env.pop("REDIS_URL", None) if "REDIS_URL" not in (extra_env or {}) else None
-    cli = [sys.executable, "-m", "gongjian.cli"]
-    subprocess.run([*cli, "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([*cli, "seed-demo"], env=env, check=True, cwd=ROOT, capture_output=True)
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [*cli, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+class LiveServer:
+    """`gongjian serve` on a fixed port and SQLite file; can be stopped and started again."""
+
+    def __init__(self, tmp: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp / 'live.db'}",
+            "SECRET_KEY": SECRET,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        if "REDIS_URL" not in (extra_env or {}):
+            self.env.pop("REDIS_URL", None)
+        self.cli = [sys.executable, "-m", "gongjian.cli"]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log: IO[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def prepare(self) -> None:
+        for command in ("migrate", "seed-demo"):
+            subprocess.run(
+                [*self.cli, command], env=self.env, check=True, cwd=ROOT, capture_output=True
+            )
+
+    def start(self) -> None:
+        self.log = (self.tmp / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [*self.cli, "serve"], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 20
         while True:
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + (tmp / "server.log").read_text())
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start: " + (self.tmp / "server.log").read_text())
             time.sleep(0.1)
-        yield base
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
+@contextmanager
+def live_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    server = LiveServer(tmp, extra_env)
+    server.prepare()
+    server.start()
+    try:
+        yield server.base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
