@@ -104,11 +104,17 @@ def main() -> int:
         for p in procs:
             p.terminate()
             p.wait(timeout=10)
-    print(f"{args.connections} connections, {args.seconds:.0f} s each, SQLite, one uvicorn process each")
+    print(
+        f"{args.connections} connections, {args.seconds:.0f} s each,"
+        " SQLite, one uvicorn process each"
+    )
     report("dashboard (secretary)", dash)
     report("bare Starlette hello", hello)
     ratio = dash.rps / hello.rps
-    print(f"ratio dashboard/hello: {ratio:.3f}  (target >= 0.10: {'met' if ratio >= 0.10 else 'NOT met'})")
+    print(
+        f"ratio dashboard/hello: {ratio:.3f}"
+        f"  (target >= 0.10: {'met' if ratio >= 0.10 else 'NOT met'})"
+    )
     return 0 if dash.errors == 0 else 1
 
 

@@ -50,9 +50,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(
-    host: str, port: int, request: bytes, until: float, result: LoadResult
-) -> None:
+async def _worker(host: str, port: int, request: bytes, until: float, result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < until:
@@ -78,8 +76,6 @@ async def load(
     result = LoadResult(0, 0, seconds, [])
     start = time.perf_counter()
     until = start + seconds
-    await asyncio.gather(
-        *(_worker(host, port, request, until, result) for _ in range(connections))
-    )
+    await asyncio.gather(*(_worker(host, port, request, until, result) for _ in range(connections)))
     result.seconds = time.perf_counter() - start
     return result

@@ -156,6 +156,11 @@ class User:
         return int(m.group(1))
 
     def edit_unit(self, unit_id: int, address: str) -> None:
+        r = self.post(f"/units/{unit_id}", self.unit_form(unit_id, address))
+        assert r.status_code == 303, r.text[:2000]
+
+    def unit_form(self, unit_id: int, address: str) -> dict[str, str]:
+        """The edit form of a unit as the browser would submit it, with a new address."""
         form = self.client.get(f"/units/{unit_id}/edit").text
         fields = dict(
             re.findall(r'<input id="f-(\w+)" name="\w+" type="[^"]*" value="([^"]*)"', form)
@@ -177,8 +182,7 @@ class User:
             "street_id": street.group(1),
             "community_id": community.group(1) if community else "",
         }
-        r = self.post(f"/units/{unit_id}", data)
-        assert r.status_code == 303, r.text[:2000]
+        return data
 
     def ws_url(self, topics: str, seq: int) -> str:
         return self.base.replace("http://", "ws://") + f"/live?topics={topics}&seq={seq}"

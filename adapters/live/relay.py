@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
 from sqlalchemy import bindparam, func, select, text, update
@@ -22,6 +23,7 @@ from domain.models import Event
 log = logging.getLogger("gongjian.live")
 BATCH = 500
 LOCK_KEY = 0x6A6A_0001  # arbitrary, fixed: "the Gongjian relay"
+LOCK_CHECK_SECONDS = 5.0
 
 
 class Transport(Protocol):
@@ -53,6 +55,7 @@ class Relay:
         self._lock_conn: AsyncConnection | None = None
         self.is_leader = False
         self.failures = 0
+        self._lock_checked = 0.0
 
     @property
     def _postgres(self) -> bool:
@@ -110,8 +113,12 @@ class Relay:
             self.is_leader = True
             return True
         if self._lock_conn is not None:
+            # Checking the lock's connection costs a round trip: not on every cycle.
+            if time.monotonic() - self._lock_checked < LOCK_CHECK_SECONDS:
+                return True
             try:
                 await self._lock_conn.execute(text("SELECT 1"))
+                self._lock_checked = time.monotonic()
                 return True
             except Exception:
                 await self._release()
@@ -124,6 +131,7 @@ class Relay:
             raise
         if got:
             self._lock_conn = conn
+            self._lock_checked = time.monotonic()
             self.is_leader = True
             log.info("live relay: this process is the leader")
             return True
@@ -145,13 +153,17 @@ class Relay:
 
     async def assign_seqs(self) -> int:
         async with self.sessions() as s:
-            stmt = select(Event.id).where(Event.seq.is_(None)).order_by(Event.id).limit(BATCH)
+            top_seq = select(func.coalesce(func.max(Event.seq), 0)).scalar_subquery()
+            stmt = (
+                select(Event.id, top_seq).where(Event.seq.is_(None)).order_by(Event.id).limit(BATCH)
+            )
             if self._postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list(await s.scalars(stmt))
-            if not ids:
+                stmt = stmt.with_for_update(of=Event, skip_locked=True)
+            rows = (await s.execute(stmt)).all()
+            if not rows:
                 return 0
-            top = await s.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0
+            ids = [r[0] for r in rows]
+            top = int(rows[0][1] or 0)
             table = Event.__table__
             await s.execute(
                 table.update()

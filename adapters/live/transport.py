@@ -134,20 +134,31 @@ class RedisTransport:
 
     async def wait_for_wake(self, seconds: float) -> None:
         try:
-            await self._wake_redis.blpop([WAKE_LIST], timeout=max(seconds, 0.1))
-            await self._wake_redis.delete(WAKE_LIST)
+            woken = await self._wake_redis.blpop([WAKE_LIST], timeout=max(seconds, 0.1))
         except Exception:
             await asyncio.sleep(seconds)
+            return
+        if woken:
+            # Several pokes may be queued; one relay round serves them all. Not awaited:
+            # the round should start now.
+            self._background(self._wake_redis.delete(WAKE_LIST))
 
     def poke(self) -> None:
         """Wake the leader relay, which may be in another process."""
-        task = asyncio.create_task(self._poke())
+        self._background(self._poke())
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
         self._poke_tasks.add(task)
-        task.add_done_callback(self._poke_tasks.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Future[Any]) -> None:
+        self._poke_tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed poke only costs the poll interval
 
     async def _poke(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.redis.rpush(WAKE_LIST, "1")
+        await self.redis.rpush(WAKE_LIST, "1")
 
     # Reader side (every process) ---------------------------------------------------------
 
