@@ -18,7 +18,9 @@ from domain.models import Unit
 from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.uow import UnitOfWork
 
-KINDS = ("user", "street", "unit")
+KINDS = ("user", "street", "unit", "admin")
+# Admin pages (users, organisations, audit log) share one topic.
+ADMIN_TOPIC = "admin:1"
 TOPIC_RE = re.compile(r"^(?P<kind>[a-z]+):(?P<id>[1-9][0-9]{0,9})$")
 MAX_TOPICS = 20
 
@@ -69,6 +71,8 @@ def allowed_without_lookup(actor: Actor, topic: Topic) -> bool | None:
         return topic.id == actor.user_id
     if topic.kind == "street":
         return can_view_street(actor, topic.id)
+    if topic.kind == "admin":
+        return actor.is_admin
     return None
 
 

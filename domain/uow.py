@@ -35,6 +35,7 @@ class UnitOfWork:
         # rather than at its next poll.
         self._on_events = on_events
         self._pending_events = 0
+        self._audited = False
 
     @property
     def session(self) -> AsyncSession:
@@ -65,6 +66,10 @@ class UnitOfWork:
             self._session = None
 
     async def commit(self) -> None:
+        if self._audited:
+            # Admin pages (audit log, users, organisations) follow every audited change.
+            self.publish("admin:1", "audit.appended")
+            self._audited = False
         try:
             await self.session.commit()
         except StaleDataError:
@@ -96,6 +101,7 @@ class UnitOfWork:
         after: dict[str, Any] | None = None,
     ) -> None:
         actor = self.actor
+        self._audited = True
         self.session.add(
             AuditEntry(
                 actor_id=actor.user_id if actor else None,

@@ -39,6 +39,8 @@ CLOSE_TRY_AGAIN = 1013  # too slow: the client reconnects and catches up
 
 # Regions a page re-fetches when something in a street's units changes.
 STREET_REGIONS = "unit-table street-figures recent-units"
+# Regions of the admin pages, which follow every audited change.
+ADMIN_REGIONS = "audit-table user-table org-tree user-grants"
 
 
 def cursor(seq: int, refresh: str = "") -> str:
@@ -84,6 +86,10 @@ class EventRenderer:
             return cursor(event.seq, "unit-actions") + facts
         if kind == "street.units_changed":
             return cursor(event.seq, STREET_REGIONS)
+        if kind == "street.settings_changed":
+            return cursor(event.seq, "street-settings")
+        if kind == "audit.appended":
+            return cursor(event.seq, ADMIN_REGIONS)
         # An event this page cannot render precisely: re-fetch its live regions.
         return cursor(event.seq, "*")
 

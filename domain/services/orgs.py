@@ -9,7 +9,7 @@ from sqlalchemy import select
 from domain.enums import OrgLevel
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import Organization
-from domain.parsing import parse_id
+from domain.parsing import is_row_id, parse_id
 from domain.permissions import Actor, can_administer, require
 from domain.uow import UnitOfWork, snapshot
 
@@ -94,7 +94,7 @@ async def update_org(
     uow: UnitOfWork, actor: Actor, org_id: int, version: int, raw: Mapping[str, str]
 ) -> Organization:
     require(can_administer(actor))
-    org = await uow.session.get(Organization, org_id)
+    org = await uow.session.get(Organization, org_id) if is_row_id(org_id) else None
     if org is None:
         raise NotFound("组织不存在。")
     if org.version != version:

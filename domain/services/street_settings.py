@@ -15,7 +15,9 @@ from domain.enums import OrgLevel
 from domain.errors import NotFound, ValidationFailed
 from domain.models import Organization, StreetSetting
 from domain.models.base import utcnow
+from domain.parsing import is_row_id
 from domain.permissions import Actor, can_edit_street_settings, can_view_street, require
+from domain.topics import street_topic
 from domain.uow import UnitOfWork
 
 
@@ -47,7 +49,7 @@ SPEC_BY_KEY = {s.key: s for s in SPECS}
 
 
 async def _street(uow: UnitOfWork, street_id: int) -> Organization:
-    street = await uow.session.get(Organization, street_id)
+    street = await uow.session.get(Organization, street_id) if is_row_id(street_id) else None
     if street is None or street.level != OrgLevel.STREET:
         raise NotFound("街道不存在。")
     return street
@@ -123,4 +125,5 @@ async def update_settings(
             {k: before[k] for k in changed},
             changed,
         )
+        uow.publish(street_topic(street_id), "street.settings_changed")
     return values

@@ -14,8 +14,14 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.labels import parse_label
 from domain.models import Organization, RoleGrant, Unit
 from domain.models.base import utcnow
-from domain.parsing import parse_id
-from domain.permissions import Actor, can_manage_units, can_view_street, require
+from domain.parsing import is_row_id, parse_id
+from domain.permissions import (
+    Actor,
+    can_manage_units,
+    can_view_directory,
+    can_view_street,
+    require,
+)
 from domain.services.notifications import notify
 from domain.topics import street_topic, unit_topic
 from domain.uow import UnitOfWork, snapshot
@@ -238,6 +244,9 @@ async def set_unit_active(
 
 
 async def get_unit(uow: UnitOfWork, actor: Actor, unit_id: int) -> Unit:
+    require(can_view_directory(actor))
+    if not is_row_id(unit_id):
+        raise NotFound("单位不存在，或不在您可查看的范围内。")
     unit = await uow.session.scalar(
         select(Unit)
         .where(Unit.id == unit_id)
@@ -260,6 +269,7 @@ class UnitFilter:
 async def list_units(
     uow: UnitOfWork, actor: Actor, flt: UnitFilter, limit: int = 200, offset: int = 0
 ) -> tuple[list[Unit], int]:
+    require(can_view_directory(actor))
     visible = None if actor.is_admin else actor.visible_street_ids
     stmt = select(Unit)
     if visible is not None:

@@ -14,7 +14,7 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.labels import label
 from domain.models import Organization, RoleGrant, Unit, User, WebSession
 from domain.models.base import utcnow
-from domain.parsing import parse_id
+from domain.parsing import is_row_id, parse_id
 from domain.passwords import hash_password, password_problem
 from domain.permissions import Actor, can_administer, require
 from domain.services.notifications import notify
@@ -44,6 +44,8 @@ async def list_users(uow: UnitOfWork, actor: Actor, q: str = "") -> list[User]:
 
 async def get_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
     require(can_administer(actor))
+    if not is_row_id(user_id):
+        raise NotFound("用户不存在。")
     user = await uow.session.scalar(
         select(User).where(User.id == user_id).options(_grant_options())
     )

@@ -17,7 +17,7 @@ BEIJING = timezone(timedelta(hours=8))
 
 
 def _grants(doc: BeautifulSoup) -> list[str]:
-    return [" ".join(li.get_text(" ", strip=True).split()) for li in doc.select("#grants li")]
+    return [" ".join(li.get_text(" ", strip=True).split()) for li in doc.select("#user-grants li")]
 
 
 def _audit_rows(doc: BeautifulSoup) -> list[dict[str, str]]:
@@ -76,7 +76,7 @@ async def test_create_user_grant_and_revoke_a_role_then_find_it_in_the_audit_log
     assert "长安街道概况" in (await newcomer.get("/")).text
 
     # Revoke.
-    action = page.select_one("#grants form")["action"]
+    action = page.select_one("#user-grants form")["action"]
     r = await admin.post(action)
     assert r.status_code == 303
     page = soup(await admin.get(r.headers["location"]))
@@ -204,7 +204,7 @@ async def test_admin_cannot_revoke_their_own_admin_role(browser: Browser) -> Non
     users = soup(await browser.get("/admin/users?q=admin"))
     url = next(a["href"] for a in users.select("#users tbody a") if a.get_text() == "admin")
     page = soup(await browser.get(url))
-    r = await browser.post(page.select_one("#grants form")["action"])
+    r = await browser.post(page.select_one("#user-grants form")["action"])
     assert r.status_code == 400
     assert "不能撤销自己的管理员角色" in flash_text(r)
     assert _grants(soup(r)) == ["平台管理员 全平台 撤销"]

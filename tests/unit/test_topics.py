@@ -23,7 +23,7 @@ def test_valid_topics(text: str) -> None:
         "street:0",
         "street:-1",
         "street:3:x",
-        "admin:1",
+        "audit:1",
         "street:1e3",
         "Street:3",
     ],
@@ -55,3 +55,10 @@ def test_street_topic_follows_street_visibility() -> None:
 
 def test_unit_topic_needs_the_database() -> None:
     assert allowed_without_lookup(SECRETARY, Topic("unit", 1)) is None
+
+
+def test_admin_topic_only_for_admins() -> None:
+    admin = Actor(1, "admin", "管理员", (Grant(Role.PLATFORM_ADMIN),))
+    assert allowed_without_lookup(admin, Topic("admin", 1)) is True
+    assert allowed_without_lookup(SECRETARY, Topic("admin", 1)) is False
+    assert allowed_without_lookup(DISTRICT, Topic("admin", 1)) is False

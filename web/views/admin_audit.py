@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.services.audit_log import AuditFilter, object_types, search_audit
+from domain.topics import ADMIN_TOPIC
 from web.deps import int_param, require_actor, uow
 from web.htmx import htmx
 
@@ -53,6 +54,7 @@ async def audit_list(request: Request) -> Response:
         "page": page,
         "pages": max(1, -(-total // PAGE)),
         "errors": bad_dates,
+        "live_topics": [ADMIN_TOPIC],
         "base": "/admin/audit?" + urlencode({k: v for k, v in q.items() if k != "page"}) + "&",
     }
     name = "admin/_audit_table.html" if htmx(request).wants_fragment else "admin/audit.html"

@@ -9,6 +9,7 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import Organization
 from domain.permissions import can_administer, require
 from domain.services import orgs as svc
+from domain.topics import ADMIN_TOPIC
 from web.deps import form_dict, int_param, require_actor, uow
 
 
@@ -16,7 +17,11 @@ async def _render(request: Request, status: int = 200, **extra: object) -> Respo
     actor = require_actor(request)
     async with uow(request, actor) as work:
         all_orgs = await svc.list_orgs(work)
-    context: dict[str, object] = {"tree": svc.tree_order(all_orgs), "all_orgs": all_orgs}
+    context: dict[str, object] = {
+        "tree": svc.tree_order(all_orgs),
+        "all_orgs": all_orgs,
+        "live_topics": [ADMIN_TOPIC],
+    }
     context.update(extra)
     return request.app.state.templates.render(
         request, "admin/orgs.html", context, status_code=status

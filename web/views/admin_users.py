@@ -11,6 +11,7 @@ from domain.errors import Conflict, ValidationFailed
 from domain.models import Organization, Unit
 from domain.permissions import can_administer, require
 from domain.services import users as svc
+from domain.topics import ADMIN_TOPIC
 from web.deps import form_dict, int_param, require_actor, uow
 
 
@@ -19,7 +20,9 @@ async def user_list(request: Request) -> Response:
     q = request.query_params.get("q", "")[:50]
     async with uow(request, actor) as work:
         users = await svc.list_users(work, actor, q)
-    return request.app.state.templates.render(request, "admin/users.html", {"users": users, "q": q})
+    return request.app.state.templates.render(
+        request, "admin/users.html", {"users": users, "q": q, "live_topics": [ADMIN_TOPIC]}
+    )
 
 
 async def user_new(request: Request) -> Response:
@@ -76,6 +79,7 @@ async def _detail(request: Request, status: int = 200, **extra: object) -> Respo
             "version": user.version,
         },
         "saved": request.query_params.get("saved"),
+        "live_topics": [ADMIN_TOPIC],
     }
     context.update(extra)
     return request.app.state.templates.render(

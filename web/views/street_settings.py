@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.errors import ValidationFailed
 from domain.permissions import can_edit_street_settings
 from domain.services import street_settings as svc
+from domain.topics import street_topic
 from web.deps import form_dict, require_actor, uow
 
 
@@ -25,6 +26,7 @@ async def settings_page(request: Request) -> Response:
             "form": {k: str(v) for k, v in values.items()},
             "can_edit": can_edit_street_settings(actor, street_id),
             "saved": request.query_params.get("saved"),
+            "live_topics": [street_topic(street_id)],
         },
     )
 
