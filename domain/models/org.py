@@ -38,7 +38,11 @@ class Unit(Base):
     """
 
     __tablename__ = "units"
-    __table_args__ = (Index("ix_units_street_active", "street_id", "active"),)
+    __table_args__ = (
+        Index("ix_units_street_active", "street_id", "active"),
+        # Two people registering the same name at once: the database decides.
+        Index("uq_units_street_name", "street_id", "name", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))

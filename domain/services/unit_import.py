@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from domain.errors import ValidationFailed
 from domain.models import Unit
@@ -107,7 +108,13 @@ async def import_units(
         unit = Unit(**_columns(fields))
         uow.session.add(unit)
         result.created.append(unit)
-    await uow.flush()
+    try:
+        await uow.flush()
+    except IntegrityError:
+        # Someone registered one of these names while the file was being checked.
+        result.created = []
+        result.errors.append(RowError(0, "单位名称", "导入期间有同名单位被登记，请重新上传。"))
+        return result
     for unit in result.created:
         uow.audit("unit.import", "unit", unit.id, f"导入单位 {unit.name}", None, _snap(unit))
     for street_id in sorted({u.street_id for u in result.created}):

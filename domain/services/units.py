@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from domain.enums import OrgLevel, UnitKind, UnitType
@@ -186,7 +187,7 @@ async def create_unit(uow: UnitOfWork, actor: Actor, raw: Mapping[str, str]) -> 
     await _ensure_unique_name(uow, fields.name, fields.street_id)
     unit = Unit(**_columns(fields))
     uow.session.add(unit)
-    await uow.flush()
+    await _flush_unique(uow)
     uow.audit("unit.create", "unit", unit.id, f"新增单位 {unit.name}", None, _snap(unit))
     _publish_unit(uow, unit)
     return unit
@@ -205,7 +206,7 @@ async def update_unit(
     before = _snap(unit)
     for key, value in _columns(fields).items():
         setattr(unit, key, value)
-    await uow.flush()
+    await _flush_unique(uow)
     uow.audit("unit.update", "unit", unit.id, f"修改单位 {unit.name}", before, _snap(unit))
     _publish_unit(uow, unit, also_street=int(str(before["street_id"])))
     return unit
@@ -294,6 +295,14 @@ async def list_units(
         .offset(offset)
     )
     return list(rows), total
+
+
+async def _flush_unique(uow: UnitOfWork) -> None:
+    """Flush; a same-name unit committed by someone else a moment ago is a form error."""
+    try:
+        await uow.flush()
+    except IntegrityError:
+        raise ValidationFailed({"name": "本街道已有同名单位。"}) from None
 
 
 def _publish_unit(uow: UnitOfWork, unit: Unit, also_street: int | None = None) -> None:

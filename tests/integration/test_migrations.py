@@ -110,30 +110,72 @@ async def test_upgrade_fresh_then_seed_then_upgrade_again_keeps_the_data(
     assert await counts(fresh_db_url) == seeded
 
 
-async def test_data_seeded_under_the_first_revision_survives_every_later_one(
+FIRST_RELEASE_ROWS = [
+    # Plain SQL in the first revision's schema: today's models may have moved on.
+    "INSERT INTO organizations (id, name, level, parent_id, code, created_at, version)"
+    " VALUES (1, '滨江市', 'city', NULL, NULL, '2026-01-01 00:00:00+00:00', 1),"
+    " (2, '和平区', 'district', 1, NULL, '2026-01-01 00:00:00+00:00', 1),"
+    " (3, '新华街道', 'street', 2, NULL, '2026-01-01 00:00:00+00:00', 1)",
+    "INSERT INTO units (id, name, kind, unit_type, street_id, community_id, address,"
+    " contact_name, contact_phone, party_members, active, retired_at, retired_reason,"
+    " created_at, version) VALUES"
+    " (1, '和平区人民医院', 'stationed', 'public_institution', 3, NULL, '', '', '', 236,"
+    " true, NULL, '', '2026-01-01 00:00:00+00:00', 1),"
+    " (2, '和平区人民医院', 'stationed', 'public_institution', 3, NULL, '', '', '', 1,"
+    " true, NULL, '', '2026-01-02 00:00:00+00:00', 1)",
+    "INSERT INTO users (id, username, display_name, phone, password_hash, active, created_at,"
+    " password_changed_at, version) VALUES (1, 'admin', '管理员', '', 'x', true,"
+    " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 1)",
+    "INSERT INTO audit_entries (at, actor_id, actor_name, action, object_type, object_id,"
+    " summary, ip) VALUES ('2026-01-01 00:00:00+00:00', 1, 'admin', 'demo', 'system', '',"
+    " '', '')",
+]
+
+
+async def test_data_from_the_first_release_survives_every_later_revision(
     fresh_db_url: str,
 ) -> None:
     """An installation from the first release upgrades in place, its data intact.
 
-    The demo is seeded through today's models: should a later revision add a
-    column to a seeded table, seed this old schema with plain SQL instead.
+    Two units that share a name (possible before the unique index, through a race)
+    both survive: the later one is renamed rather than the upgrade failing.
     """
     cfg = alembic_config(fresh_db_url)
     [first] = ScriptDirectory.from_config(cfg).get_bases()
     await asyncio.to_thread(command.upgrade, cfg, first)
     assert await run_sync(fresh_db_url, current_revision) == first
 
+    def seed(conn: Connection) -> None:
+        for statement in FIRST_RELEASE_ROWS:
+            conn.exec_driver_sql(statement)
+
     engine = make_engine(fresh_db_url)
     try:
-        assert await seed_demo(make_session_factory(engine))
+        async with engine.begin() as conn:
+            await conn.run_sync(seed)
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as conn:
+                for table in ("organizations", "units", "users"):
+                    await conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)"
+                    )
     finally:
         await engine.dispose()
     seeded = await counts(fresh_db_url)
 
     await asyncio.to_thread(upgrade, fresh_db_url)
     assert await run_sync(fresh_db_url, current_revision) == head_revision(fresh_db_url)
-    assert await counts(fresh_db_url) == seeded
+    assert await counts(fresh_db_url) == seeded == (3, 2, 1)
     assert await run_sync(fresh_db_url, schema_diff) == []
+
+    def names(conn: Connection) -> list[tuple[int, str, int]]:
+        rows = conn.exec_driver_sql("SELECT id, name, party_members FROM units ORDER BY id")
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    assert await run_sync(fresh_db_url, names) == [
+        (1, "和平区人民医院", 236),
+        (2, "和平区人民医院（重复2）", 1),
+    ]
 
 
 async def test_downgrade_to_base_and_back(fresh_db_url: str) -> None:

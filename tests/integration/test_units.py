@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import Role, UnitKind, UnitType
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from domain.models import RoleGrant, Unit
+from domain.models import Organization, RoleGrant, Unit
 from domain.services import units as svc
 from domain.services.units import UnitFilter
+from domain.uow import UnitOfWork
 from gongjian.demo import STREETS, UNITS
-from tests.integration.conftest import World
+from tests.integration.conftest import World, load_actor
 
 XINHUA, CHANGAN = "新华街道", "长安街道"
 
@@ -571,3 +574,29 @@ async def test_party_members_do_not_read_the_directory(world: World) -> None:
             await svc.list_units(uow, member, UnitFilter())
         with pytest.raises(PermissionDenied):
             await svc.get_unit(uow, member, unit.id)
+
+
+async def test_same_name_registered_concurrently_is_refused_by_the_database(
+    demo: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both friendly checks pass before either commits; the unique index refuses the second."""
+    secretary = await load_actor(demo, "secretary")
+    async with demo() as s:
+        street = await s.scalar(select(Organization.id).where(Organization.name == "新华街道"))
+    raw = {
+        "name": "并发登记单位",
+        "kind": "stationed",
+        "unit_type": "private_firm",
+        "street_id": str(street),
+    }
+    async with UnitOfWork(demo, secretary) as first, UnitOfWork(demo, secretary) as second:
+        await svc.create_unit(first, secretary, raw)
+        await first.commit()
+
+        async def checked_before_the_other_commit(*args: object, **kw: object) -> None:
+            return None
+
+        monkeypatch.setattr(svc, "_ensure_unique_name", checked_before_the_other_commit)
+        with pytest.raises(ValidationFailed) as info:
+            await svc.create_unit(second, secretary, raw)
+        assert info.value.fields == {"name": "本街道已有同名单位。"}
