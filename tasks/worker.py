@@ -9,7 +9,7 @@ from arq.connections import RedisSettings
 
 from adapters.db import make_engine, make_session_factory
 from gongjian.config import load_config
-from tasks.jobs import JOBS, purge_sessions
+from tasks.jobs import JOBS, purge_events, purge_sessions
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -34,7 +34,10 @@ def redis_settings() -> RedisSettings:
 class WorkerSettings:
     functions = list(JOBS.values())
     # Minute 17 of every hour; arq's cron uses a unique job id so several workers run it once.
-    cron_jobs = [cron(purge_sessions, minute=17, unique=True)]  # type: ignore[arg-type]
+    cron_jobs = [
+        cron(purge_sessions, minute=17, unique=True),  # type: ignore[arg-type]
+        cron(purge_events, minute=47, unique=True),  # type: ignore[arg-type]
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5

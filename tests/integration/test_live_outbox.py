@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from redis import asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.live.events import LiveEvent
@@ -42,6 +42,13 @@ class RecordingTransport:
         return None
 
 
+async def _clear_events(factory: async_sessionmaker[AsyncSession]) -> None:
+    """Start from an empty outbox (loading the demo data wrote an event too)."""
+    async with factory() as s:
+        await s.execute(delete(Event))
+        await s.commit()
+
+
 async def _events(factory: async_sessionmaker[AsyncSession]) -> list[Event]:
     async with factory() as s:
         return list(await s.scalars(select(Event).order_by(Event.id)))
@@ -57,6 +64,7 @@ async def _unit_id(factory: async_sessionmaker[AsyncSession], name: str) -> tupl
 async def test_a_change_writes_its_events_in_the_same_transaction(
     demo: async_sessionmaker[AsyncSession],
 ) -> None:
+    await _clear_events(demo)
     admin = await load_actor(demo, "admin")
     unit_id, version = await _unit_id(demo, "和平区人民医院")
     raw = {
@@ -83,6 +91,7 @@ async def test_a_change_writes_its_events_in_the_same_transaction(
     assert [(e.topic, e.kind) for e in events] == [
         (f"unit:{unit_id}", "unit.changed"),
         (f"street:{street_id}", "street.units_changed"),
+        ("admin:1", "audit.appended"),  # the audit log page follows every audited change
     ]
     assert all(e.seq is None and not e.published for e in events)
     assert woken == [True]  # the relay is woken once, after the commit
@@ -91,6 +100,7 @@ async def test_a_change_writes_its_events_in_the_same_transaction(
 async def test_relay_sequences_in_commit_order_and_retries_after_transport_failure(
     demo: async_sessionmaker[AsyncSession],
 ) -> None:
+    await _clear_events(demo)
     async with UnitOfWork(demo) as uow:
         for i in range(5):
             uow.publish(f"street:{i + 1}", "test.event", n=i)
@@ -159,6 +169,7 @@ async def test_redis_transport_publishes_once_and_backfills_gaps(
         assert [e[0] for e in entries] == [b"1-1", b"2-1", b"3-1"]
 
         # A reader that saw seq 1 and then receives seq 5 fills 2..4 from the outbox.
+        await _clear_events(demo)
         async with UnitOfWork(demo) as uow:
             for i in range(5):
                 uow.publish("street:3", "x", i=i)
@@ -177,3 +188,31 @@ async def test_redis_transport_publishes_once_and_backfills_gaps(
         await client.aclose()
         await transport.redis.aclose()
         await transport._wake_redis.aclose()
+
+
+async def test_purge_keeps_recent_and_undelivered_events(
+    demo: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import timedelta
+
+    from domain.models.base import utcnow
+    from tasks.jobs import purge_events
+
+    await _clear_events(demo)
+    old = utcnow() - timedelta(days=10)
+    async with demo() as s:
+        s.add_all(
+            [
+                Event(
+                    seq=1, published=True, topic="street:3", kind="x", payload={}, created_at=old
+                ),
+                Event(
+                    seq=2, published=False, topic="street:3", kind="x", payload={}, created_at=old
+                ),
+                Event(seq=3, published=True, topic="street:3", kind="x", payload={}),
+            ]
+        )
+        await s.commit()
+    assert await purge_events({"session_factory": demo}) == 1
+    assert await purge_events({"session_factory": demo}) == 0  # idempotent
+    assert [e.seq for e in await _events(demo)] == [2, 3]
