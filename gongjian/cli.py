@@ -66,6 +66,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cmd_migrate(args)
     if args.demo:
         cmd_seed_demo(args)
+    if args.workers > 1 and (config.is_sqlite or not config.redis_url):
+        # One relay must order live events and all processes must share them.
+        print(
+            "多个 web 进程需要 PostgreSQL（DATABASE_URL）和 Redis（REDIS_URL）；"
+            "内嵌模式（SQLite、进程内实时推送）只能以单进程运行。",
+            file=sys.stderr,
+        )
+        return 2
     host = args.host or config.host
     port = args.port or config.port
     db = config.describe()["DATABASE_URL"]
