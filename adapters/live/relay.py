@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import JSON, Integer, String, column, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.live.events import LiveEvent
@@ -56,6 +56,8 @@ class Relay:
         self.is_leader = False
         self.failures = 0
         self._lock_checked = 0.0
+        # False until a round finds no numbered-but-unpublished events left over.
+        self._backlog_clear = False
 
     @property
     def _postgres(self) -> bool:
@@ -147,32 +149,42 @@ class Relay:
             self._lock_conn = None
 
     async def run_once(self) -> int:
-        """One round: sequence what is new, publish what is not yet published; returns the count."""
-        await self.assign_seqs()
-        return await self.publish_pending()
+        """One round; returns how many events were handed to the transport.
 
-    async def assign_seqs(self) -> int:
+        The common case costs two statements before publication: number the new
+        events (one UPDATE … RETURNING) and commit. Events numbered earlier but
+        not yet accepted by the transport (it was down) always go first.
+        """
+        if not self._backlog_clear:
+            moved = await self.publish_pending()
+            if moved:
+                return moved
+            self._backlog_clear = True
+        events = await self.assign_seqs()
+        if not events:
+            return 0
+        try:
+            accepted = await self.transport.publish(events)
+        except Exception:
+            self._backlog_clear = False
+            raise
+        if accepted < len(events):
+            self._backlog_clear = False
+        if accepted:
+            await self._mark_published(events[accepted - 1].seq)
+        return accepted
+
+    async def assign_seqs(self) -> list[LiveEvent]:
+        """Give the next committed events their delivery seq, in the order they became visible.
+
+        Only the leader runs this (advisory lock / single process), so max(seq) is stable
+        while it runs; the unique index on seq would refuse a second writer anyway.
+        """
         async with self.sessions() as s:
-            top_seq = select(func.coalesce(func.max(Event.seq), 0)).scalar_subquery()
-            stmt = (
-                select(Event.id, top_seq).where(Event.seq.is_(None)).order_by(Event.id).limit(BATCH)
-            )
-            if self._postgres:
-                stmt = stmt.with_for_update(of=Event, skip_locked=True)
-            rows = (await s.execute(stmt)).all()
-            if not rows:
-                return 0
-            ids = [r[0] for r in rows]
-            top = int(rows[0][1] or 0)
-            table = Event.__table__
-            await s.execute(
-                table.update()
-                .where(table.c.id == bindparam("eid"))
-                .values(seq=bindparam("new_seq")),
-                [{"eid": eid, "new_seq": top + i} for i, eid in enumerate(ids, start=1)],
-            )
+            rows = (await s.execute(ASSIGN_SEQS, {"batch": BATCH})).all()
             await s.commit()
-            return len(ids)
+        events = [LiveEvent(r.seq, r.topic, r.kind, dict(r.payload or {})) for r in rows]
+        return sorted(events, key=lambda e: e.seq)
 
     async def publish_pending(self) -> int:
         async with self.sessions() as s:
@@ -184,19 +196,43 @@ class Relay:
                     .limit(BATCH)
                 )
             ).all()
-            if not rows:
-                return 0
-            events = [LiveEvent(r.seq, r.topic, r.kind, dict(r.payload or {})) for r in rows]
-            accepted = await self.transport.publish(events)
-            if accepted:
-                last = events[accepted - 1].seq
-                await s.execute(
-                    update(Event)
-                    .where(Event.published.is_(False), Event.seq <= last)
-                    .values(published=True)
-                )
-                await s.commit()
-            return accepted
+        if not rows:
+            return 0
+        events = [LiveEvent(r.seq, r.topic, r.kind, dict(r.payload or {})) for r in rows]
+        accepted = await self.transport.publish(events)
+        if accepted:
+            await self._mark_published(events[accepted - 1].seq)
+        return accepted
+
+    async def _mark_published(self, up_to: int) -> None:
+        async with self.sessions() as s:
+            await s.execute(
+                update(Event)
+                .where(Event.published.is_(False), Event.seq <= up_to)
+                .values(published=True)
+            )
+            await s.commit()
+
+
+# Portable (PostgreSQL, SQLite >= 3.35): number unsequenced events after the current top.
+ASSIGN_SEQS = text(
+    """
+    UPDATE events SET seq = numbered.top + numbered.n
+    FROM (
+        SELECT e.id AS id,
+               row_number() OVER (ORDER BY e.id) AS n,
+               (SELECT coalesce(max(seq), 0) FROM events) AS top
+        FROM events AS e
+        WHERE e.seq IS NULL
+        ORDER BY e.id
+        LIMIT :batch
+    ) AS numbered
+    WHERE events.id = numbered.id
+    RETURNING events.seq, events.topic, events.kind, events.payload
+    """
+).columns(
+    column("seq", Integer), column("topic", String), column("kind", String), column("payload", JSON)
+)
 
 
 async def current_seq(session_factory: async_sessionmaker[AsyncSession]) -> int:

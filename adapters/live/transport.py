@@ -22,7 +22,6 @@ import uuid
 from typing import Any
 
 from redis import asyncio as aioredis
-from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.live.events import LiveEvent
@@ -113,7 +112,8 @@ class RedisTransport:
     # Relay side ---------------------------------------------------------------------------
 
     async def publish(self, events: list[LiveEvent]) -> int:
-        accepted = 0
+        """XADD the batch in one round trip; entry id `<seq>-1` makes a republish a no-op."""
+        pipe = self.redis.pipeline(transaction=False)
         for event in events:
             fields = {
                 "seq": str(event.seq),
@@ -121,14 +121,15 @@ class RedisTransport:
                 "kind": event.kind,
                 "payload": json.dumps(event.payload, ensure_ascii=False),
             }
-            try:
-                await self.redis.xadd(
-                    STREAM, fields, id=f"{event.seq}-1", maxlen=STREAM_MAXLEN, approximate=True
-                )
-            except ResponseError as exc:
-                # "equal or smaller than the target stream top item": already published.
-                if "equal or smaller" not in str(exc):
-                    raise
+            pipe.xadd(STREAM, fields, id=f"{event.seq}-1", maxlen=STREAM_MAXLEN, approximate=True)
+        results = await pipe.execute(raise_on_error=False)
+        accepted = 0
+        for result in results:
+            # "equal or smaller than the target stream top item": already published.
+            if isinstance(result, Exception) and "equal or smaller" not in str(result):
+                if accepted == 0:
+                    raise result
+                break
             accepted += 1
         return accepted
 
