@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from domain.enums import OrgLevel, Role
@@ -113,9 +114,44 @@ async def logout(uow: UnitOfWork, token: str) -> None:
     await uow.commit()
 
 
-# Built once: constructing aliases per request costs more than the query.
-_GRANT_UNIT = aliased(Unit)
-_GRANT_ORG = aliased(Organization)
+def _session_query() -> Select[Any]:
+    # Built once at import: constructing the statement (aliases, subquery) on every
+    # request cost more than running it. SQLAlchemy caches its compiled form too.
+    grant_unit = aliased(Unit)
+    grant_org = aliased(Organization)
+    unread = (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            WebSession.id,
+            WebSession.expires_at,
+            WebSession.last_seen_at,
+            WebSession.revoked_at,
+            User.id.label("user_id"),
+            User.username,
+            User.display_name,
+            User.active,
+            unread.label("unread"),
+            RoleGrant.role,
+            RoleGrant.organization_id,
+            RoleGrant.unit_id,
+            grant_org.level.label("org_level"),
+            grant_org.parent_id.label("org_parent_id"),
+            grant_unit.street_id.label("unit_street_id"),
+        )
+        .join(User, User.id == WebSession.user_id)
+        .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+        .outerjoin(grant_org, grant_org.id == RoleGrant.organization_id)
+        .outerjoin(grant_unit, grant_unit.id == RoleGrant.unit_id)
+        .where(WebSession.token_hash == bindparam("token_hash"))
+    )
+
+
+_SESSION_QUERY = _session_query()
 
 
 @dataclass(frozen=True)
@@ -138,39 +174,7 @@ async def resolve_session(
     district viewers), not an ORM object graph.
     """
     now = now or utcnow()
-    unread = (
-        select(func.count(Notification.id))
-        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-        .correlate(User)
-        .scalar_subquery()
-    )
-    unit_alias, org_alias = _GRANT_UNIT, _GRANT_ORG
-    rows = (
-        await uow.session.execute(
-            select(
-                WebSession.id,
-                WebSession.expires_at,
-                WebSession.last_seen_at,
-                WebSession.revoked_at,
-                User.id.label("user_id"),
-                User.username,
-                User.display_name,
-                User.active,
-                unread.label("unread"),
-                RoleGrant.role,
-                RoleGrant.organization_id,
-                RoleGrant.unit_id,
-                org_alias.level.label("org_level"),
-                org_alias.parent_id.label("org_parent_id"),
-                unit_alias.street_id.label("unit_street_id"),
-            )
-            .join(User, User.id == WebSession.user_id)
-            .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
-            .outerjoin(org_alias, org_alias.id == RoleGrant.organization_id)
-            .outerjoin(unit_alias, unit_alias.id == RoleGrant.unit_id)
-            .where(WebSession.token_hash == token_hash(token))
-        )
-    ).all()
+    rows = (await uow.session.execute(_SESSION_QUERY, {"token_hash": token_hash(token)})).all()
     if not rows:
         return None
     first = rows[0]

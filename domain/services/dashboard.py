@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from domain.enums import OrgLevel, Role, UnitKind
@@ -43,9 +44,7 @@ class Dashboard:
     recent_units: list[Unit] = field(default_factory=list)
 
 
-async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[StreetFigures]:
-    """Per-street counts; `None` means every street (admin)."""
-    s = uow.session
+def _streets_query(filtered: bool) -> Select[Any]:
     community = aliased(Organization)
     communities = (
         select(func.count(community.id))
@@ -54,27 +53,58 @@ async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[
         .scalar_subquery()
     )
     stmt = select(Organization, communities).where(Organization.level == OrgLevel.STREET)
-    if street_ids is not None:
-        stmt = stmt.where(Organization.id.in_(street_ids))
-    figs = {
-        st.id: StreetFigures(street=st, communities=n)
-        for st, n in await s.execute(stmt.order_by(Organization.id))
-    }
+    if filtered:
+        stmt = stmt.where(Organization.id.in_(bindparam("ids", expanding=True)))
+    return stmt.order_by(Organization.id)
+
+
+# Statements are built once: on a page hit every request, building them (aliases,
+# subqueries) cost more than running them.
+_ALL_STREETS = _streets_query(filtered=False)
+_SOME_STREETS = _streets_query(filtered=True)
+_UNIT_COUNTS = (
+    select(
+        Unit.street_id,
+        Unit.kind,
+        Unit.unit_type,
+        Unit.active,
+        func.count(),
+        func.coalesce(func.sum(Unit.party_members), 0),
+    )
+    .where(Unit.street_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Unit.street_id, Unit.kind, Unit.unit_type, Unit.active)
+)
+_LIAISON_COUNTS = (
+    select(Unit.street_id, func.count(func.distinct(RoleGrant.user_id)))
+    .join(Unit, Unit.id == RoleGrant.unit_id)
+    .where(
+        Unit.street_id.in_(bindparam("ids", expanding=True)),
+        RoleGrant.role.in_([Role.UNIT_LIAISON, Role.DEPT_LIAISON]),
+    )
+    .group_by(Unit.street_id)
+)
+_RECENT_UNITS = (
+    select(Unit)
+    .where(Unit.street_id.in_(bindparam("ids", expanding=True)))
+    .options(joinedload(Unit.community))
+    .order_by(Unit.id.desc())
+    .limit(6)
+)
+
+
+async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[StreetFigures]:
+    """Per-street counts; `None` means every street (admin)."""
+    s = uow.session
+    rows = await (
+        s.execute(_ALL_STREETS)
+        if street_ids is None
+        else s.execute(_SOME_STREETS, {"ids": street_ids})
+    )
+    figs = {st.id: StreetFigures(street=st, communities=n) for st, n in rows}
     if not figs:
         return []
-    ids = list(figs)
-    for street_id, kind, unit_type, active, n, members in await s.execute(
-        select(
-            Unit.street_id,
-            Unit.kind,
-            Unit.unit_type,
-            Unit.active,
-            func.count(),
-            func.coalesce(func.sum(Unit.party_members), 0),
-        )
-        .where(Unit.street_id.in_(ids))
-        .group_by(Unit.street_id, Unit.kind, Unit.unit_type, Unit.active)
-    ):
+    ids = {"ids": list(figs)}
+    for street_id, kind, unit_type, active, n, members in await s.execute(_UNIT_COUNTS, ids):
         f = figs[street_id]
         if active:
             f.active_by_kind[kind] += n
@@ -82,15 +112,7 @@ async def street_figures(uow: UnitOfWork, street_ids: list[int] | None) -> list[
             f.party_members += int(members)
         else:
             f.retired += n
-    for street_id, n in await s.execute(
-        select(Unit.street_id, func.count(func.distinct(RoleGrant.user_id)))
-        .join(Unit, Unit.id == RoleGrant.unit_id)
-        .where(
-            Unit.street_id.in_(ids),
-            RoleGrant.role.in_([Role.UNIT_LIAISON, Role.DEPT_LIAISON]),
-        )
-        .group_by(Unit.street_id)
-    ):
+    for street_id, n in await s.execute(_LIAISON_COUNTS, ids):
         figs[street_id].liaisons = n
     return list(figs.values())
 
@@ -124,13 +146,7 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
     secretary_streets = actor.streets_with(Role.STREET_SECRETARY, Role.SUPERVISOR)
     if secretary_streets:
         board.recent_units = list(
-            await s.scalars(
-                select(Unit)
-                .where(Unit.street_id.in_(secretary_streets))
-                .options(joinedload(Unit.community))
-                .order_by(Unit.id.desc())
-                .limit(6)
-            )
+            await s.scalars(_RECENT_UNITS, {"ids": sorted(secretary_streets)})
         )
     unit_ids = actor.unit_ids_with(Role.UNIT_LIAISON, Role.DEPT_LIAISON)
     if unit_ids:
