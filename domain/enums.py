@@ -66,3 +66,73 @@ ROLE_SCOPE: dict[Role, tuple[RoleScope, OrgLevel | None]] = {
     # A member registers with the community where they live (双报到).
     Role.PARTY_MEMBER: (RoleScope.ORGANIZATION, OrgLevel.COMMUNITY),
 }
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"  # 成员单位: votes and co-signs
+    OBSERVER = "observer"  # 列席单位: attends and reads
+
+
+class TopicStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    MERGED = "merged"
+    REJECTED = "rejected"
+
+
+class SessionKind(StrEnum):
+    REGULAR = "regular"  # 例会
+    AD_HOC = "ad_hoc"  # 临时会议
+
+
+class SessionMode(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+
+
+class SessionState(StrEnum):
+    PLANNED = "planned"
+    CALLING_TOPICS = "calling_topics"
+    AGENDA_SET = "agenda_set"
+    NOTIFIED = "notified"
+    IN_SESSION = "in_session"
+    MINUTES_DRAFT = "minutes_draft"
+    CO_SIGNING = "co_signing"
+    ISSUED = "issued"
+    ARCHIVED = "archived"
+
+
+class ItemKind(StrEnum):
+    PROGRESS = "progress"  # 上次议定事项落实情况
+    NORMAL = "normal"
+
+
+class Reply(StrEnum):
+    NONE = "none"
+    ATTENDING = "attending"
+    LEAVE = "leave"  # 请假
+    DELEGATE = "delegate"  # 委派代表
+
+
+class SpeakerState(StrEnum):
+    WAITING = "waiting"
+    SPEAKING = "speaking"
+    FINISHED = "finished"
+    WITHDRAWN = "withdrawn"
+
+
+class VoteState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Choice(StrEnum):
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+
+
+class FollowState(StrEnum):
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"

@@ -5,7 +5,23 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
-from domain.enums import OrgLevel, Role, UnitKind, UnitType
+from domain.enums import (
+    Choice,
+    FollowState,
+    ItemKind,
+    MemberRole,
+    OrgLevel,
+    Reply,
+    Role,
+    SessionKind,
+    SessionMode,
+    SessionState,
+    SpeakerState,
+    TopicStatus,
+    UnitKind,
+    UnitType,
+    VoteState,
+)
 
 LABELS: dict[StrEnum, str] = {
     OrgLevel.CITY: "市",
@@ -33,6 +49,43 @@ LABELS: dict[StrEnum, str] = {
     Role.DEPT_LIAISON: "部门联络员",
     Role.COMMUNITY_SECRETARY: "社区书记",
     Role.PARTY_MEMBER: "在职党员",
+    MemberRole.MEMBER: "成员单位",
+    MemberRole.OBSERVER: "列席单位",
+    TopicStatus.SUBMITTED: "待处理",
+    TopicStatus.ACCEPTED: "已采纳",
+    TopicStatus.MERGED: "已合并",
+    TopicStatus.REJECTED: "未采纳",
+    SessionKind.REGULAR: "例会",
+    SessionKind.AD_HOC: "临时会议",
+    SessionMode.IN_PERSON: "现场会议",
+    SessionMode.ONLINE: "线上会议",
+    SessionState.PLANNED: "筹备中",
+    SessionState.CALLING_TOPICS: "议题征集中",
+    SessionState.AGENDA_SET: "议程已定",
+    SessionState.NOTIFIED: "已通知",
+    SessionState.IN_SESSION: "会议进行中",
+    SessionState.MINUTES_DRAFT: "纪要起草中",
+    SessionState.CO_SIGNING: "纪要会签中",
+    SessionState.ISSUED: "纪要已印发",
+    SessionState.ARCHIVED: "已归档",
+    ItemKind.PROGRESS: "上次议定事项落实情况",
+    ItemKind.NORMAL: "议题",
+    Reply.NONE: "未回复",
+    Reply.ATTENDING: "参会",
+    Reply.LEAVE: "请假",
+    Reply.DELEGATE: "委派代表",
+    SpeakerState.WAITING: "等待发言",
+    SpeakerState.SPEAKING: "正在发言",
+    SpeakerState.FINISHED: "发言结束",
+    SpeakerState.WITHDRAWN: "已撤回",
+    VoteState.OPEN: "表决中",
+    VoteState.CLOSED: "表决结束",
+    Choice.FOR: "赞成",
+    Choice.AGAINST: "反对",
+    Choice.ABSTAIN: "弃权",
+    FollowState.ASSIGNED: "已交办",
+    FollowState.IN_PROGRESS: "办理中",
+    FollowState.DONE: "已办结",
 }
 
 

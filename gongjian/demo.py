@@ -9,8 +9,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.enums import OrgLevel, Role, UnitKind, UnitType
-from domain.models import Organization, RoleGrant, StreetSetting, Unit, User
+from domain.enums import MemberRole, OrgLevel, Role, UnitKind, UnitType
+from domain.models import (
+    Conference,
+    ConferenceMember,
+    Organization,
+    RoleGrant,
+    Rotation,
+    SecretariatMember,
+    StreetSetting,
+    Unit,
+    User,
+)
 from domain.passwords import hash_password
 from domain.uow import UnitOfWork
 
@@ -361,9 +371,51 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> bool:
                 grant.organization_id = by_name[scope].id
             s.add(grant)
         s.add(StreetSetting(street_id=by_name["长安街道"].id, key="meetings_per_year", value="6"))
+        await s.flush()
+        await _seed_conferences(s, by_name, units)
         uow.audit("demo.seed", "system", "", "载入演示数据")
         await uow.commit()
     return True
+
+
+async def _seed_conferences(
+    s: AsyncSession, by_name: dict[str, Organization], units: dict[str, Unit]
+) -> None:
+    """Each street's joint conference: every unit a member, the armed forces office 列席."""
+    users = {u.username: u for u in await s.scalars(select(User))}
+    duties = {
+        "和平区人民医院": "牵头社区健康服务、义诊进社区",
+        "区城管执法局新华街道执法队": "背街小巷环境整治、违法建设查处",
+        "新华派出所": "社区治安联防、矛盾纠纷调处",
+        "环球金融中心楼宇联合党委": "楼宇企业党建、白领志愿服务",
+    }
+    conveners = {"新华街道": "secretary", "长安街道": "secretary2"}
+    for street_name in STREETS:
+        street = by_name[street_name]
+        conference = Conference(
+            organization_id=street.id,
+            name=f"{street_name}党建联席会议",
+            convener_id=users[conveners[street_name]].id,
+        )
+        s.add(conference)
+        await s.flush()
+        for unit in units.values():
+            if unit.street_id != street.id:
+                continue
+            role = MemberRole.OBSERVER if unit.unit_type == UnitType.MILITARY else MemberRole.MEMBER
+            s.add(
+                ConferenceMember(
+                    conference_id=conference.id,
+                    unit_id=unit.id,
+                    role=role.value,
+                    duties=duties.get(unit.name, ""),
+                )
+            )
+        if street_name == "新华街道":
+            s.add(SecretariatMember(conference_id=conference.id, user_id=users["supervisor"].id))
+            s.add(
+                Rotation(conference_id=conference.id, year=2026, unit_id=units["和平区人民医院"].id)
+            )
 
 
 DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8]]

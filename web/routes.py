@@ -20,6 +20,10 @@ from web.views import (
     unit_import,
     units,
 )
+from web.views.conference import minutes as conference_minutes
+from web.views.conference import prepare as conference_prepare
+from web.views.conference import room as conference_room
+from web.views.conference import setup as conference_setup
 
 GET, POST = ["GET"], ["POST"]
 
@@ -87,5 +91,9 @@ def routes() -> list[BaseRoute]:
             methods=POST,
         ),
         WebSocketRoute("/live", live_socket, name="live"),
+        *conference_setup.ROUTES,
+        *conference_prepare.ROUTES,
+        *conference_room.ROUTES,
+        *conference_minutes.ROUTES,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

@@ -6,22 +6,56 @@ template fails far from its cause, so every query says what it loads.
 
 from domain.models.audit import AuditEntry
 from domain.models.base import Base
+from domain.models.conference import (
+    AgendaItem,
+    Attendance,
+    Ballot,
+    Conference,
+    ConferenceMember,
+    Decision,
+    Material,
+    MeetingSession,
+    Minutes,
+    MinutesSignature,
+    Rotation,
+    SecretariatMember,
+    SpeakerRequest,
+    SpecialCommittee,
+    TopicProposal,
+    Vote,
+)
 from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebSession
 from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
 from domain.models.settings import StreetSetting
 
 __all__ = [
+    "AgendaItem",
     "ApiToken",
+    "Attendance",
     "AuditEntry",
+    "Ballot",
     "Base",
+    "Conference",
+    "ConferenceMember",
+    "Decision",
     "Event",
     "LoginFailure",
+    "Material",
+    "MeetingSession",
+    "Minutes",
+    "MinutesSignature",
     "Notification",
     "Organization",
     "RoleGrant",
+    "Rotation",
+    "SecretariatMember",
+    "SpeakerRequest",
+    "SpecialCommittee",
     "StreetSetting",
+    "TopicProposal",
     "Unit",
     "User",
+    "Vote",
     "WebSession",
 ]

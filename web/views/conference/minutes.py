@@ -1,0 +1,7 @@
+"""Conference pages: minutes (see the package docstring)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
