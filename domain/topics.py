@@ -18,7 +18,7 @@ from domain.models import Unit
 from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.uow import UnitOfWork
 
-KINDS = ("user", "street", "unit", "admin")
+KINDS = ("user", "street", "unit", "admin", "session")
 # Admin pages (users, organisations, audit log) share one topic.
 ADMIN_TOPIC = "admin:1"
 TOPIC_RE = re.compile(r"^(?P<kind>[a-z]+):(?P<id>[1-9][0-9]{0,9})$")
@@ -93,6 +93,21 @@ async def authorize_topics(uow: UnitOfWork, actor: Actor, topics: list[Topic]) -
             decided = (
                 street is not None and can_view_directory(actor) and can_view_street(actor, street)
             )
+        if decided is None and topic.kind == "session":
+            decided = await _can_read_session(uow, actor, topic.id)
         if decided:
             allowed.append(topic)
     return allowed
+
+
+async def _can_read_session(uow: UnitOfWork, actor: Actor, session_id: int) -> bool:
+    """A meeting room's topic: whoever may read the conference (members, observers, staff)."""
+    from domain.conference.access import conference_access
+    from domain.models import MeetingSession
+
+    conference_id = await uow.session.scalar(
+        select(MeetingSession.conference_id).where(MeetingSession.id == session_id)
+    )
+    if conference_id is None:
+        return False
+    return (await conference_access(uow, actor, conference_id)).can_read

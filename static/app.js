@@ -21,6 +21,19 @@
     }
   });
 
+  // Speaking timers: elements with data-timer-since show the time elapsed since then.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-timer-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-timer-since"));
+      if (isNaN(since)) return;
+      var s = Math.max(0, Math.floor((now - since) / 1000));
+      el.textContent = String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSettle", tick);
+
   // ---- Live updates -------------------------------------------------------------------
   // The page's cursor: the seq of the last change it reflects. The socket URL carries it,
   // and every reconnect (htmx-ext-ws retries with backoff) sends the latest one, so the

@@ -84,6 +84,16 @@ class EventRenderer:
                 unit=unit, oob=True
             )
             return cursor(event.seq, "unit-actions") + facts
+        if kind == "room.changed" and topic.startswith("session:"):
+            from web.views.conference.room import render_room_parts
+
+            session_id = int(topic.split(":", 1)[1])
+            html, refresh = await render_room_parts(
+                self.app, session_id, set(event.payload.get("parts", []))
+            )
+            return cursor(event.seq, refresh) + html
+        if kind == "decision.changed":
+            return cursor(event.seq, "my-decisions progress-decisions")
         if kind == "street.units_changed":
             return cursor(event.seq, STREET_REGIONS)
         if kind == "street.settings_changed":

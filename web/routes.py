@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import web.convertors  # noqa: F401  (registers the `id` path convertor)
 from gongjian.config import PROJECT_ROOT
 from web.live import live_socket
 from web.views import (
@@ -26,22 +26,6 @@ from web.views.conference import room as conference_room
 from web.views.conference import setup as conference_setup
 
 GET, POST = ["GET"], ["POST"]
-
-
-class IdConvertor(Convertor[int]):
-    """A row id in a path. Nine digits at most, so it always fits an INTEGER column:
-    a longer number matches no route (404) instead of failing in the database (500)."""
-
-    regex = "[0-9]{1,9}"
-
-    def convert(self, value: str) -> int:
-        return int(value)
-
-    def to_string(self, value: int) -> str:
-        return str(value)
-
-
-register_url_convertor("id", IdConvertor())
 
 
 def routes() -> list[BaseRoute]:

@@ -9,8 +9,16 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
-from domain.enums import OrgLevel, Role, UnitKind
-from domain.models import AuditEntry, Organization, RoleGrant, Unit, User, WebSession
+from domain.enums import FollowState, OrgLevel, Role, UnitKind
+from domain.models import (
+    AuditEntry,
+    Decision,
+    Organization,
+    RoleGrant,
+    Unit,
+    User,
+    WebSession,
+)
 from domain.models.base import utcnow
 from domain.permissions import Actor
 from domain.uow import UnitOfWork
@@ -42,6 +50,8 @@ class Dashboard:
     sessions_active: int = 0
     recent_audit: list[AuditEntry] = field(default_factory=list)
     recent_units: list[Unit] = field(default_factory=list)
+    # Conference decisions my units lead or assist, not yet done.
+    my_decisions: list[Decision] = field(default_factory=list)
 
 
 def _streets_query(filtered: bool) -> Select[Any]:
@@ -157,6 +167,7 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
                 .options(joinedload(Unit.street), joinedload(Unit.community))
             )
         )
+        board.my_decisions = await _open_decisions(uow, set(unit_ids))
     community_ids = actor.org_ids_with(Role.COMMUNITY_SECRETARY, Role.PARTY_MEMBER)
     if community_ids:
         board.my_communities = list(
@@ -170,6 +181,29 @@ async def build_dashboard(uow: UnitOfWork, actor: Actor) -> Dashboard:
             if unit.community_id is not None:
                 board.community_units.setdefault(unit.community_id, []).append(unit)
     return board
+
+
+async def _open_decisions(uow: UnitOfWork, unit_ids: set[int]) -> list[Decision]:
+    """Open decisions led or assisted by these units (assisting ids are a short list per row)."""
+    rows = await uow.session.scalars(
+        select(Decision)
+        .join(Unit, Unit.id == Decision.lead_unit_id)
+        .where(
+            Decision.follow_state != FollowState.DONE,
+            Unit.street_id.in_(
+                select(Unit.street_id).where(Unit.id.in_(unit_ids)).scalar_subquery()
+            ),
+        )
+        .options(joinedload(Decision.lead_unit))
+        .order_by(Decision.deadline)
+        .limit(200)
+    )
+    mine = []
+    for d in rows:
+        helpers = {int(i) for i in d.assisting_unit_ids.split(",") if i}
+        if d.lead_unit_id in unit_ids or helpers & unit_ids:
+            mine.append(d)
+    return mine[:20]
 
 
 STAFF_KINDS = (UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.COMMUNITY, UnitKind.STREET_OFFICE)

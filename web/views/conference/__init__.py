@@ -5,3 +5,5 @@
 - `room`     the live meeting room: sign-in, agenda, speakers, notes, votes, decisions
 - `minutes`  minutes: draft, edit, co-sign, issue, .docx and print; archive search
 """
+
+import web.convertors  # noqa: F401  (the `id` path convertor, before any ROUTES are built)
