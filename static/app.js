@@ -21,6 +21,16 @@
     }
   });
 
+  // Forms posted with htmx that start something new (a vote, a decision) clear themselves
+  // once the server accepted them; a refused one keeps what the user typed.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.tagName === "FORM" && form.hasAttribute("data-reset-on-success") &&
+        evt.detail.successful) {
+      form.reset();
+    }
+  });
+
   // Speaking timers: elements with data-timer-since show the time elapsed since then.
   function tick() {
     var now = Date.now();
@@ -77,7 +87,11 @@
   // Regions re-fetch themselves from the current URL (with its filters), unless the
   // user is typing in them: a half-typed form is never thrown away.
   function busy(region) {
-    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+    var active = document.activeElement;
+    // Focus on a text field means the user is typing there; a focused button does not count.
+    if (active && region.contains(active) &&
+        (active.tagName === "TEXTAREA" || active.tagName === "SELECT" || active.isContentEditable ||
+         (active.tagName === "INPUT" && !/^(button|submit|reset|checkbox|radio|hidden)$/.test(active.type)))) {
       return true;
     }
     var fields = region.querySelectorAll("input, textarea, select");
@@ -85,10 +99,20 @@
       var f = fields[i];
       if (f.type === "hidden") continue;
       if ((f.type === "checkbox" || f.type === "radio") ? f.checked !== f.defaultChecked
-          : f.tagName === "SELECT" ? Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; })
+          : f.tagName === "SELECT" ? selectChanged(f)
           : f.value !== f.defaultValue) {
         return true;
       }
+    }
+    return false;
+  }
+  // A select with no `selected` option shows its first one (single) or none (multiple).
+  function selectChanged(f) {
+    var opts = f.options, anyDefault = false, i;
+    for (i = 0; i < opts.length; i++) if (opts[i].defaultSelected) anyDefault = true;
+    for (i = 0; i < opts.length; i++) {
+      var byDefault = opts[i].defaultSelected || (!anyDefault && !f.multiple && i === 0);
+      if (opts[i].selected !== byDefault) return true;
     }
     return false;
   }

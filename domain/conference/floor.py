@@ -152,6 +152,9 @@ async def save_notes(
 
 async def open_vote(uow: UnitOfWork, actor: Actor, item_id: int, motion: str) -> Vote:
     session, item = await _current_item(uow, actor, item_id, manage=True)
+    if session.current_item_id != item.id:
+        # A form left open on the previous item must not start a vote nobody is looking at.
+        raise ValidationFailed({"motion": "只能对当前议程发起表决，请刷新后重试。"})
     motion = motion.strip()
     if not motion or len(motion) > 300:
         raise ValidationFailed({"motion": "请填写表决事项（不超过 300 字）。"})

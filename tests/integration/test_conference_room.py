@@ -165,6 +165,8 @@ async def test_advance_speakers_and_notes(demo: Factory) -> None:
         await run(demo, "liaison", floor.save_notes, items[0], item.version, "联络员不能记录")
 
     await run(demo, "secretary", meeting.advance, session_id, items[1])
+    with pytest.raises(ValidationFailed):
+        await run(demo, "secretary", floor.open_vote, items[0], "对已离开的议程表决")
     async with UnitOfWork(demo) as uow:
         room = await load_room(uow, session_id)
     assert room is not None and room.current is not None and room.current.id == items[1]
