@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.errors import DomainError
+from domain.errors import DomainError, ValidationFailed
 from web.deps import LoginRequired
 from web.htmx import htmx, hx_redirect
 from web.security import set_security_headers
@@ -60,7 +60,11 @@ async def csrf_rejected(request: Request) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return render_error(request, exc.status, exc.message)
+    message = exc.message
+    # A form error that no page re-rendered (e.g. an htmx action): say what was wrong.
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        message = "；".join(dict.fromkeys(exc.fields.values()))
+    return render_error(request, exc.status, message)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

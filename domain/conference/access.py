@@ -9,7 +9,7 @@ from sqlalchemy import select
 from domain.enums import MemberRole, OrgLevel, Role, UnitKind
 from domain.errors import NotFound, PermissionDenied
 from domain.models import Conference, ConferenceMember, Organization, SecretariatMember, Unit
-from domain.permissions import Actor, can_view_street
+from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.uow import UnitOfWork
 
 
@@ -71,7 +71,8 @@ async def conference_access(uow: UnitOfWork, actor: Actor, conference_id: int) -
     assert org is not None
     street_id = org.id if org.level == OrgLevel.STREET else None
     if street_id is not None:
-        can_read = can_view_street(actor, street_id)
+        # People who act for an organisation; a party member as such is no participant.
+        can_read = can_view_street(actor, street_id) and can_view_directory(actor)
         convener_role = street_id in actor.streets_with(Role.STREET_SECRETARY)
     else:
         can_read = actor.is_admin or org.id in actor.org_ids_with(Role.DISTRICT_VIEWER)
