@@ -136,3 +136,13 @@ class FollowState(StrEnum):
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     DONE = "done"
+
+
+class AttendanceStatus(StrEnum):
+    """How a unit took part in a session, as the minutes record it (worked out, not stored)."""
+
+    PRESENT = "present"  # 出席
+    DELEGATE = "delegate_present"  # 委派代表出席
+    LEAVE = "on_leave"  # 请假
+    ABSENT = "absent"  # 缺席（未请假）
+    OBSERVER = "observer_present"  # 列席

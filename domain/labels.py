@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from domain.enums import (
+    AttendanceStatus,
     Choice,
     FollowState,
     ItemKind,
@@ -86,6 +87,11 @@ LABELS: dict[StrEnum, str] = {
     FollowState.ASSIGNED: "已交办",
     FollowState.IN_PROGRESS: "办理中",
     FollowState.DONE: "已办结",
+    AttendanceStatus.PRESENT: "出席",
+    AttendanceStatus.DELEGATE: "委派代表出席",
+    AttendanceStatus.LEAVE: "请假",
+    AttendanceStatus.ABSENT: "缺席（未请假）",
+    AttendanceStatus.OBSERVER: "列席",
 }
 
 

@@ -126,8 +126,11 @@
         region.setAttribute("data-stale", "true");
         return;
       }
+      // The region is the request's source: htmx queues requests per source element and
+      // keeps only the last one waiting, so with the default source (the body) a change that
+      // names several regions would refresh only the first and the last of them.
       htmx.ajax("GET", location.pathname + location.search, {
-        target: "#" + id, select: "#" + id, swap: "outerHTML"
+        source: region, target: "#" + id, select: "#" + id, swap: "outerHTML"
       });
     }, 120); // several changes in a burst: one fetch
   }

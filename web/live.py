@@ -39,6 +39,17 @@ CLOSE_TRY_AGAIN = 1013  # too slow: the client reconnects and catches up
 
 # Regions a page re-fetches when something in a street's units changes.
 STREET_REGIONS = "unit-table street-figures recent-units"
+# Regions of the conference overview, topic call and session preparation pages, by the
+# street event that makes them stale (pages show one session, so ids need no session id).
+CONFERENCE_REGIONS = {
+    "conference.changed": "conf-index conf-setup session-replies",
+    "session.changed": "conf-sessions session-head session-agenda session-replies topic-calls"
+    " topic-submit topic-list",
+    "session.agenda_changed": "session-agenda",
+    "session.materials_changed": "session-materials",
+    "session.replied": "session-replies",
+    "topic.changed": "topic-list conf-topics session-agenda",
+}
 # Regions of the admin pages, which follow every audited change.
 ADMIN_REGIONS = "audit-table user-table org-tree user-grants"
 
@@ -94,6 +105,11 @@ class EventRenderer:
             return cursor(event.seq, refresh) + html
         if kind == "decision.changed":
             return cursor(event.seq, "my-decisions progress-decisions")
+        if kind == "minutes.changed":
+            # A minutes page (state, text, co-signing progress) and the session archive.
+            return cursor(event.seq, "minutes-page archive-results")
+        if kind in CONFERENCE_REGIONS:
+            return cursor(event.seq, CONFERENCE_REGIONS[kind])
         if kind == "street.units_changed":
             return cursor(event.seq, STREET_REGIONS)
         if kind == "street.settings_changed":
