@@ -15,11 +15,9 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,57 +31,9 @@ from bench.live_fanout import (  # noqa: E402
     start_baseline,
 )
 from tests.cluster import Cluster, RedisServer, User, postgres_database  # noqa: E402
+from tests.meetings import create_meeting_at  # noqa: E402
 
 ITEMS = 12
-
-
-def add_session(database_url: str) -> tuple[int, list[int]]:
-    from adapters.db import make_engine, make_session_factory
-    from domain.models import AgendaItem, Conference, MeetingSession, Organization
-    from domain.models import User as UserRow
-    from domain.models.base import utcnow
-
-    async def go() -> tuple[int, list[int]]:
-        engine = make_engine(database_url.replace("postgresql://", "postgresql+asyncpg://"))
-        try:
-            async with make_session_factory(engine)() as s:
-                street = await s.scalar(
-                    select(Organization.id).where(Organization.name == "新华街道")
-                )
-                conference = await s.scalar(
-                    select(Conference).where(Conference.organization_id == street)
-                )
-                creator = await s.scalar(select(UserRow.id).where(UserRow.username == "secretary"))
-                assert conference is not None and creator is not None
-                now = utcnow()
-                session = MeetingSession(
-                    conference_id=conference.id,
-                    year=now.year,
-                    title="全体党建联席会议（压测）",
-                    starts_at=now - timedelta(minutes=5),
-                    ends_at=now + timedelta(hours=3),
-                    place="街道礼堂",
-                    state="notified",
-                    signin_secret="bench",
-                    created_by_id=creator,
-                )
-                s.add(session)
-                await s.flush()
-                items = [
-                    AgendaItem(
-                        session_id=session.id,
-                        position=i + 1,
-                        title=f"第{i + 1}项议题：共建事项 {i + 1}",
-                    )
-                    for i in range(ITEMS)
-                ]
-                s.add_all(items)
-                await s.commit()
-                return session.id, [i.id for i in items]
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 async def measure(
@@ -160,7 +110,13 @@ def main() -> int:
         web = Cluster(database_url, redis.url, tmp)
         try:
             web.start()
-            session_id, items = add_session(database_url)
+            session_id, items = create_meeting_at(
+                database_url,
+                [("normal", f"第{i + 1}项议题：共建事项 {i + 1}") for i in range(ITEMS)],
+                title="全体党建联席会议（压测）",
+                place="街道礼堂",
+                secret="bench",
+            )
             asyncio.run(measure(web, session_id, items, args.participants, args.rounds, tmp))
         finally:
             web.stop()

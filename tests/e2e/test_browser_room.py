@@ -2,78 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from tests.live_server import ARTIFACTS, CHROMIUM_ARGS, LiveServer
+from tests.meetings import create_meeting_at
 from tests.services import CHROMIUM, chromium_available, require_service
 
 pytestmark = pytest.mark.browser
 
 
-def add_session(database_url: str) -> int:
-    """A notified session of 新华街道 starting now, with two agenda items."""
-    from adapters.db import make_engine, make_session_factory
-    from domain.models import AgendaItem, Conference, MeetingSession, Organization, User
-    from domain.models.base import utcnow
-
-    async def go() -> int:
-        engine = make_engine(database_url)
-        try:
-            async with make_session_factory(engine)() as s:
-                street = await s.scalar(
-                    select(Organization.id).where(Organization.name == "新华街道")
-                )
-                conference = await s.scalar(
-                    select(Conference).where(Conference.organization_id == street)
-                )
-                creator = await s.scalar(select(User.id).where(User.username == "secretary"))
-                assert conference is not None and creator is not None
-                now = utcnow()
-                session = MeetingSession(
-                    conference_id=conference.id,
-                    year=now.year,
-                    title="2026年第四季度党建联席会议",
-                    starts_at=now - timedelta(minutes=5),
-                    ends_at=now + timedelta(hours=2),
-                    place="新华街道党群服务中心三楼会议室",
-                    state="notified",
-                    signin_secret="browser-test-secret",
-                    created_by_id=creator,
-                )
-                s.add(session)
-                await s.flush()
-                s.add_all(
-                    [
-                        AgendaItem(
-                            session_id=session.id,
-                            position=1,
-                            kind="progress",
-                            title="上次议定事项落实情况",
-                        ),
-                        AgendaItem(
-                            session_id=session.id, position=2, title="老旧小区加装电梯共建方案"
-                        ),
-                        AgendaItem(session_id=session.id, position=3, title="背街小巷环境整治分工"),
-                    ]
-                )
-                await s.commit()
-                return session.id
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+ITEMS = [
+    ("progress", "上次议定事项落实情况"),
+    ("normal", "老旧小区加装电梯共建方案"),
+    ("normal", "背街小巷环境整治分工"),
+]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int]]:
     srv = LiveServer(tmp_path_factory.mktemp("room"))
     srv.prepare()
-    session_id = add_session(srv.env["DATABASE_URL"].replace("sqlite:///", "sqlite+aiosqlite:///"))
+    session_id, _items = create_meeting_at(
+        srv.env["DATABASE_URL"],
+        ITEMS,
+        title="2026年第四季度党建联席会议",
+        secret="browser-test-secret",
+    )
     srv.start()
     yield srv, session_id
     srv.stop()

@@ -14,19 +14,15 @@ from domain.conference.room_view import load_room
 from domain.enums import SessionState, SpeakerState, VoteState
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from domain.models import (
-    AgendaItem,
     Ballot,
-    Conference,
     Event,
-    MeetingSession,
     Notification,
-    Organization,
     Unit,
     User,
 )
-from domain.models.base import utcnow
 from domain.uow import UnitOfWork
 from tests.integration.conftest import load_actor
+from tests.meetings import create_meeting
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -45,32 +41,14 @@ async def make_session(
     starts_in: timedelta = timedelta(minutes=-10),
 ) -> tuple[int, list[int]]:
     """A 新华街道 session with two agenda items, starting `starts_in` from now."""
-    async with factory() as s:
-        street = await s.scalar(select(Organization.id).where(Organization.name == "新华街道"))
-        conference = await s.scalar(select(Conference).where(Conference.organization_id == street))
-        creator = await s.scalar(select(User.id).where(User.username == "secretary"))
-        assert conference is not None and creator is not None
-        now = utcnow()
-        session = MeetingSession(
-            conference_id=conference.id,
-            year=now.year,
-            title="第四季度党建联席会议",
-            starts_at=now + starts_in,
-            ends_at=now + starts_in + timedelta(hours=2),
-            place="街道会议室",
-            state=state.value,
-            signin_secret="s3cret-signin",
-            created_by_id=creator,
-        )
-        s.add(session)
-        await s.flush()
-        items = [
-            AgendaItem(session_id=session.id, position=1, title="老旧小区加装电梯"),
-            AgendaItem(session_id=session.id, position=2, title="背街小巷环境整治"),
-        ]
-        s.add_all(items)
-        await s.commit()
-        return session.id, [i.id for i in items]
+    return await create_meeting(
+        factory,
+        [("normal", "老旧小区加装电梯"), ("normal", "背街小巷环境整治")],
+        title="第四季度党建联席会议",
+        place="街道会议室",
+        state=state.value,
+        starts_in=starts_in,
+    )
 
 
 async def run(factory: Factory, username: str, fn, *args, **kw):  # type: ignore[no-untyped-def]
