@@ -1,0 +1,63 @@
+"""Which conferences a user reaches, and what the set-up forms choose from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from domain.enums import OrgLevel, Role
+from domain.models import Conference, Organization, Unit
+from domain.permissions import Actor, can_view_directory, can_view_street
+from domain.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A street (or district) in the user's reach, and its conference if it has one."""
+
+    organization: Organization
+    conference: Conference | None
+    can_create: bool
+
+
+async def reachable(uow: UnitOfWork, actor: Actor) -> list[Reach]:
+    """Streets the user may read, each with its conference; district conferences too."""
+    s = uow.session
+    stmt = select(Organization).where(
+        Organization.level.in_([OrgLevel.STREET.value, OrgLevel.DISTRICT.value])
+    )
+    orgs = list(await s.scalars(stmt.order_by(Organization.level.desc(), Organization.id)))
+    conferences = {
+        c.organization_id: c
+        for c in await s.scalars(
+            select(Conference).where(Conference.organization_id.in_([o.id for o in orgs]))
+        )
+    }
+    secretary_of = actor.streets_with(Role.STREET_SECRETARY)
+    viewer_of = actor.org_ids_with(Role.DISTRICT_VIEWER)
+    out: list[Reach] = []
+    for org in orgs:
+        if org.level == OrgLevel.STREET:
+            # As `access.conference_access` reads it: staff of the street, not party members.
+            if not (can_view_street(actor, org.id) and can_view_directory(actor)):
+                continue
+            can_create = actor.is_admin or org.id in secretary_of
+            out.append(Reach(org, conferences.get(org.id), can_create))
+        elif org.id in conferences and (actor.is_admin or org.id in viewer_of):
+            # District conferences are listed where they exist; they are set up by an admin.
+            out.append(Reach(org, conferences[org.id], False))
+    return out
+
+
+async def street_units(uow: UnitOfWork, street_id: int | None) -> list[Unit]:
+    """Active units of the street, for the member form (a district conference: none)."""
+    if street_id is None:
+        return []
+    return list(
+        await uow.session.scalars(
+            select(Unit)
+            .where(Unit.street_id == street_id, Unit.active.is_(True))
+            .order_by(Unit.kind, Unit.name)
+        )
+    )
