@@ -237,6 +237,15 @@ async def add_committee(
     if not name or len(name) > 100:
         errors["name"] = "请填写专委会名称（不超过 100 字）。"
     ids = sorted({i for i in (parse_id(u) for u in unit_ids) if i is not None})
+    members = set(
+        await uow.session.scalars(
+            select(ConferenceMember.unit_id).where(
+                ConferenceMember.conference_id == conference_id, ConferenceMember.active
+            )
+        )
+    )
+    if any(i not in members for i in ids):
+        errors["unit_ids"] = "专委会的单位须是本会议的成员单位。"
     if errors:
         raise ValidationFailed(errors)
     committee = SpecialCommittee(
