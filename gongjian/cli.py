@@ -46,7 +46,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from gongjian.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 
     config = _config()
-    loaded = _with_db(config, seed_demo)
+    loaded = _with_db(config, lambda factory: seed_demo(factory, meetings=True))
     if loaded:
         print(f"已载入演示数据。演示账号（密码均为 {DEMO_PASSWORD}）：")
         from domain.labels import label

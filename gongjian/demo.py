@@ -6,13 +6,21 @@ The password below is for the demo only; `create-admin` asks for a real one.
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import MemberRole, OrgLevel, Role, UnitKind, UnitType
 from domain.models import (
+    AgendaItem,
+    Attendance,
     Conference,
     ConferenceMember,
+    Decision,
+    MeetingSession,
+    MinutesSignature,
     Organization,
     RoleGrant,
     Rotation,
@@ -20,7 +28,9 @@ from domain.models import (
     StreetSetting,
     Unit,
     User,
+    Vote,
 )
+from domain.models.base import utcnow
 from domain.passwords import hash_password
 from domain.uow import UnitOfWork
 
@@ -302,8 +312,12 @@ async def is_empty(factory: async_sessionmaker[AsyncSession]) -> bool:
         return (await session.scalar(select(func.count(Organization.id)))) == 0
 
 
-async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> bool:
-    """Load the demo data into an empty database. Returns False (and changes nothing) otherwise."""
+async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool = False) -> bool:
+    """Load the demo data into an empty database. Returns False (and changes nothing) otherwise.
+
+    With `meetings`, 新华街道 also gets last quarter's issued session and the coming one
+    (what `gongjian seed-demo` loads; tests start from conferences without sessions).
+    """
     if not await is_empty(factory):
         return False
     async with UnitOfWork(factory) as uow:
@@ -373,6 +387,8 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> bool:
         s.add(StreetSetting(street_id=by_name["长安街道"].id, key="meetings_per_year", value="6"))
         await s.flush()
         await _seed_conferences(s, by_name, units)
+        if meetings:
+            await _seed_sessions(uow, by_name, units)
         uow.audit("demo.seed", "system", "", "载入演示数据")
         await uow.commit()
     return True
@@ -416,6 +432,157 @@ async def _seed_conferences(
             s.add(
                 Rotation(conference_id=conference.id, year=2026, unit_id=units["和平区人民医院"].id)
             )
+
+
+async def _seed_sessions(
+    uow: UnitOfWork, by_name: dict[str, Organization], units: dict[str, Unit]
+) -> None:
+    """新华街道: last quarter's session, held and issued, whose decisions the next one follows up;
+    and the coming session, notified, with its agenda."""
+    from domain.conference.minutes import create_draft
+    from domain.conference.minutes_draft import number_label
+
+    s = uow.session
+    users = {u.username: u for u in await s.scalars(select(User))}
+    conference = await s.scalar(
+        select(Conference).where(Conference.organization_id == by_name["新华街道"].id)
+    )
+    assert conference is not None
+    members = list(
+        await s.scalars(
+            select(ConferenceMember).where(
+                ConferenceMember.conference_id == conference.id,
+                ConferenceMember.role == MemberRole.MEMBER.value,
+            )
+        )
+    )
+    now = utcnow()
+    start = (now - timedelta(days=60)).replace(hour=2, minute=0, second=0, microsecond=0)
+    past = MeetingSession(
+        conference_id=conference.id,
+        year=start.year,
+        number=3,
+        title=f"{start.year}年第三季度党建联席会议",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        place="新华街道党群服务中心三楼会议室",
+        state="issued",
+        signin_secret=secrets.token_urlsafe(24),
+        opened_at=start,
+        closed_at=start + timedelta(hours=2),
+        notice_sent_at=start - timedelta(days=5),
+        created_by_id=users["secretary"].id,
+    )
+    s.add(past)
+    await s.flush()
+    progress = AgendaItem(
+        session_id=past.id, position=1, kind="progress", title="上次议定事项落实情况"
+    )
+    elevator = AgendaItem(
+        session_id=past.id,
+        position=2,
+        title="老旧小区加装电梯共建方案",
+        notes="住建委介绍政策；文化里社区反映 3 个小区居民意愿强烈；医院、供电公司表示可提供支持。",
+    )
+    alleys = AgendaItem(
+        session_id=past.id,
+        position=3,
+        title="背街小巷环境整治分工",
+        notes="城管执法队牵头，派出所、各社区配合，按月通报进展。",
+    )
+    s.add_all([progress, elevator, alleys])
+    await s.flush()
+    for i, member in enumerate(members):
+        s.add(
+            Attendance(
+                session_id=past.id,
+                unit_id=member.unit_id,
+                reply="leave" if i == 3 else "attending",
+                reply_reason="参加区卫健委专项检查" if i == 3 else "",
+                signed_in_at=None if i == 3 else start + timedelta(minutes=i % 10),
+                signin_method="" if i == 3 else "qr",
+            )
+        )
+    present = len(members) - 1
+    s.add(
+        Vote(
+            item_id=elevator.id,
+            motion="同意将老旧小区加装电梯列入年度共建项目",
+            state="closed",
+            opened_at=start + timedelta(minutes=40),
+            closed_at=start + timedelta(minutes=45),
+            votes_for=present - 1,
+            votes_against=0,
+            votes_abstain=1,
+            passed=True,
+        )
+    )
+    deadline = (now + timedelta(days=30)).date()
+    s.add_all(
+        [
+            Decision(
+                session_id=past.id,
+                item_id=elevator.id,
+                title="完成文化里社区 3 个小区加装电梯意向摸排",
+                lead_unit_id=units["区住房和城乡建设委员会"].id,
+                assisting_unit_ids=f"{units['文化里社区居委会'].id},{units['和平区人民医院'].id}",
+                deadline=deadline,
+                follow_state="in_progress",
+                progress_note="已完成 2 个小区入户摸排，同意率 86%。",
+                progress_updated_at=now - timedelta(days=7),
+                created_by_id=users["secretary"].id,
+            ),
+            Decision(
+                session_id=past.id,
+                item_id=alleys.id,
+                title="背街小巷环境整治每月通报",
+                lead_unit_id=units["区城管执法局新华街道执法队"].id,
+                assisting_unit_ids=str(units["新华派出所"].id),
+                deadline=(now + timedelta(days=90)).date(),
+                created_by_id=users["secretary"].id,
+            ),
+        ]
+    )
+    await s.flush()
+    minutes = await create_draft(uow, past)
+    minutes.number_label = number_label(past.year, 3)
+    minutes.issued_at = start + timedelta(days=3)
+    for member in members:
+        s.add(
+            MinutesSignature(
+                minutes_id=minutes.id,
+                unit_id=member.unit_id,
+                user_id=users["secretary"].id,
+                signed_at=start + timedelta(days=2),
+                comment="演示数据",
+            )
+        )
+
+    # An hour from loading the demo: the room can be opened and signed into right away.
+    coming = (now + timedelta(hours=1)).replace(second=0, microsecond=0)
+    upcoming = MeetingSession(
+        conference_id=conference.id,
+        year=coming.year,
+        title=f"{coming.year}年第四季度党建联席会议",
+        starts_at=coming,
+        ends_at=coming + timedelta(hours=2),
+        place="新华街道党群服务中心三楼会议室",
+        state="notified",
+        signin_secret=secrets.token_urlsafe(24),
+        notice_sent_at=now,
+        created_by_id=users["secretary"].id,
+    )
+    s.add(upcoming)
+    await s.flush()
+    s.add_all(
+        [
+            AgendaItem(
+                session_id=upcoming.id, position=1, kind="progress", title="上次议定事项落实情况"
+            ),
+            AgendaItem(session_id=upcoming.id, position=2, title="楼宇白领志愿服务队组建"),
+            AgendaItem(session_id=upcoming.id, position=3, title="冬季困难群众走访慰问分工"),
+        ]
+    )
 
 
 DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8]]

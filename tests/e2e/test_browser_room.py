@@ -117,9 +117,14 @@ def test_convener_leads_liaison_follows_and_votes(server, chromium) -> None:  # 
     liaison.screenshot(path=str(ARTIFACTS / "room-liaison-phone.png"), full_page=True)
 
     # A second ballot from the same unit (say, a stale second tab) is refused with a message.
+    vote_id = liaison.locator("#room-vote .tally").get_attribute("data-vote-id")
     response = liaison.request.post(
-        f"{base}/votes/1/ballot",
-        form={"csrf_token": _csrf(liaison, base), "unit_id": "1", "choice": "against"},
+        f"{base}/votes/{vote_id}/ballot",
+        form={
+            "csrf_token": _csrf(liaison, base),
+            "unit_id": liaison.locator(".my-unit").first.get_attribute("data-unit-id") or "",
+            "choice": "against",
+        },
         headers={"HX-Request": "true"},
     )
     assert response.status == 400 and "只能投一票" in response.text()
