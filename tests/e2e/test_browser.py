@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import ARTIFACTS, CHROMIUM_ARGS, live_server
-from tests.services import CHROMIUM, chromium_available, require_service
+from tests.live_server import ARTIFACTS, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -16,17 +15,6 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with live_server(tmp_path_factory.mktemp("live")) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    require_service("Chromium", chromium_available())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_secretary_logs_in_and_lands_on_dashboard(server: str, chromium) -> None:  # type: ignore[no-untyped-def]

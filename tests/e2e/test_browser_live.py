@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import ARTIFACTS, CHROMIUM_ARGS, LiveServer
-from tests.services import CHROMIUM, chromium_available, require_service
+from tests.live_server import ARTIFACTS, LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -22,17 +21,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     srv.start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    require_service("Chromium", chromium_available())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def login(chromium, base: str, username: str):  # type: ignore[no-untyped-def]

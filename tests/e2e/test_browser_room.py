@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import ARTIFACTS, CHROMIUM_ARGS, LiveServer
+from tests.live_server import ARTIFACTS, LiveServer
 from tests.meetings import create_meeting_at
-from tests.services import CHROMIUM, chromium_available, require_service
 
 pytestmark = pytest.mark.browser
 
@@ -33,17 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     srv.start()
     yield srv, session_id
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    require_service("Chromium", chromium_available())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def login(chromium, base: str, username: str, width: int = 1280):  # type: ignore[no-untyped-def]
