@@ -45,8 +45,10 @@ async def reachable(uow: UnitOfWork, actor: Actor) -> list[Reach]:
             can_create = actor.is_admin or org.id in secretary_of
             out.append(Reach(org, conferences.get(org.id), can_create))
         elif org.id in conferences and (actor.is_admin or org.id in viewer_of):
-            # District conferences are listed where they exist; they are set up by an admin.
             out.append(Reach(org, conferences[org.id], False))
+        elif actor.is_admin:
+            # A district's conference is set up by an admin.
+            out.append(Reach(org, None, True))
     return out
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from domain.conference.access import ConferenceAccess, conference_access, conference_for_street
-from domain.enums import MemberRole, OrgLevel, Role
+from domain.enums import MemberRole, OrgLevel, Role, UnitKind
 from domain.errors import NotFound, PermissionDenied, ValidationFailed
 from domain.models import (
     Conference,
@@ -27,28 +27,42 @@ from domain.topics import street_topic
 from domain.uow import UnitOfWork
 
 
-async def create_conference(uow: UnitOfWork, actor: Actor, street_id: int) -> Conference:
-    """Open a street's conference with every active unit of the street as a member."""
-    street = await uow.session.get(Organization, street_id)
-    if street is None or street.level != OrgLevel.STREET:
-        raise NotFound("街道不存在。")
-    if not (actor.is_admin or street_id in actor.streets_with(Role.STREET_SECRETARY)):
-        raise PermissionDenied("只有街道书记可以建立本街道的党建联席会议。")
-    if await conference_for_street(uow, street_id) is not None:
-        raise ValidationFailed({}, "本街道的党建联席会议已经建立。")
-    convener = actor.user_id if street_id in actor.streets_with(Role.STREET_SECRETARY) else None
+async def create_conference(uow: UnitOfWork, actor: Actor, org_id: int) -> Conference:
+    """Open a street's conference (its secretary) or a district's (an admin).
+
+    A street's starts with every active unit of the street as a member; a district's with
+    the departments (条) and street offices of its streets. Both are edited afterwards.
+    """
+    org = await uow.session.get(Organization, org_id)
+    if org is None or org.level not in (OrgLevel.STREET, OrgLevel.DISTRICT):
+        raise NotFound("街道或区不存在。")
+    if org.level == OrgLevel.STREET:
+        if not (actor.is_admin or org_id in actor.streets_with(Role.STREET_SECRETARY)):
+            raise PermissionDenied("只有街道书记可以建立本街道的党建联席会议。")
+    elif not actor.is_admin:
+        raise PermissionDenied("区级党建联席会议由平台管理员建立。")
+    if await conference_for_street(uow, org_id) is not None:
+        raise ValidationFailed({}, f"{org.name}的党建联席会议已经建立。")
+    convener = actor.user_id if org_id in actor.streets_with(Role.STREET_SECRETARY) else None
     conference = Conference(
-        organization_id=street_id, name=f"{street.name}党建联席会议", convener_id=convener
+        organization_id=org_id, name=f"{org.name}党建联席会议", convener_id=convener
     )
     uow.session.add(conference)
     await uow.flush()
-    units = await uow.session.scalars(
-        select(Unit).where(Unit.street_id == street_id, Unit.active.is_(True))
-    )
-    for unit in units:
+    if org.level == OrgLevel.STREET:
+        units_stmt = select(Unit).where(Unit.street_id == org_id, Unit.active.is_(True))
+    else:
+        streets = select(Organization.id).where(Organization.parent_id == org_id)
+        units_stmt = select(Unit).where(
+            Unit.street_id.in_(streets),
+            Unit.active.is_(True),
+            Unit.kind.in_([UnitKind.DEPARTMENT.value, UnitKind.STREET_OFFICE.value]),
+        )
+    for unit in await uow.session.scalars(units_stmt):
         uow.session.add(ConferenceMember(conference_id=conference.id, unit_id=unit.id))
     uow.audit("conference.create", "conference", conference.id, f"建立 {conference.name}")
-    uow.publish(street_topic(street_id), "conference.changed", conference_id=conference.id)
+    if org.level == OrgLevel.STREET:
+        uow.publish(street_topic(org_id), "conference.changed", conference_id=conference.id)
     return conference
 
 
