@@ -583,6 +583,17 @@ async def _seed_sessions(
             AgendaItem(session_id=upcoming.id, position=3, title="冬季困难群众走访慰问分工"),
         ]
     )
+    await s.flush()
+    from domain.services.notifications import notify
+
+    notify(
+        uow,
+        [users[name].id for name in ("liaison", "liaison2", "dept", "community")],
+        "session.notice",
+        f"会议通知：{upcoming.title}",
+        f"地点：{upcoming.place}。请回复是否参会。",
+        f"/sessions/{upcoming.id}",
+    )
 
 
 DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8]]
