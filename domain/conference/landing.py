@@ -52,14 +52,17 @@ async def reachable(uow: UnitOfWork, actor: Actor) -> list[Reach]:
     return out
 
 
-async def street_units(uow: UnitOfWork, street_id: int | None) -> list[Unit]:
-    """Active units of the street, for the member form (a district conference: none)."""
-    if street_id is None:
+async def street_units(
+    uow: UnitOfWork, street_id: int | None, organization_id: int | None = None
+) -> list[Unit]:
+    """Active units the member form offers: the street's, or for a district conference
+    (`street_id` None) those of every street in the district."""
+    stmt = select(Unit).where(Unit.active.is_(True))
+    if street_id is not None:
+        stmt = stmt.where(Unit.street_id == street_id)
+    elif organization_id is not None:
+        streets = select(Organization.id).where(Organization.parent_id == organization_id)
+        stmt = stmt.where(Unit.street_id.in_(streets))
+    else:
         return []
-    return list(
-        await uow.session.scalars(
-            select(Unit)
-            .where(Unit.street_id == street_id, Unit.active.is_(True))
-            .order_by(Unit.kind, Unit.name)
-        )
-    )
+    return list(await uow.session.scalars(stmt.order_by(Unit.street_id, Unit.kind, Unit.name)))

@@ -132,6 +132,10 @@ async def set_member(
         errors["unit_id"] = "请选择在册单位。"
     elif access.street_id is not None and unit.street_id != access.street_id:
         errors["unit_id"] = "只能添加本街道的单位。"
+    elif access.street_id is None:
+        street = await uow.session.get(Organization, unit.street_id)
+        if street is None or street.parent_id != access.conference.organization_id:
+            errors["unit_id"] = "只能添加本区各街道的单位。"
     try:
         role = MemberRole(raw.get("role", "member"))
     except ValueError:

@@ -85,3 +85,40 @@ async def test_a_new_street_gets_its_conference_with_all_its_units(demo: Factory
     assert len(members) == 1
     with pytest.raises(NotFound):
         await _create(demo, "admin", await _org(demo, "文化里社区"))  # a community convenes none
+
+
+async def test_district_conference_members_come_from_its_streets(demo: Factory) -> None:
+    from domain.conference.landing import street_units
+    from domain.conference.setup import set_member
+
+    district = await _org(demo, "和平区")
+    conference_id = await _create(demo, "admin", district)
+    admin = await load_actor(demo, "admin")
+    async with UnitOfWork(demo, admin) as uow:
+        offered = await street_units(uow, None, district)
+        hospital = next(u for u in offered if u.name == "和平区人民医院")
+        member = await set_member(
+            uow,
+            admin,
+            conference_id,
+            {"unit_id": str(hospital.id), "role": "member", "duties": "健康服务"},
+        )
+        await uow.commit()
+    assert member.duties == "健康服务"
+    async with demo() as s:
+        elsewhere = Organization(name="另一区", level=OrgLevel.DISTRICT.value)
+        s.add(elsewhere)
+        await s.flush()
+        street = Organization(name="另一街道", level=OrgLevel.STREET.value, parent_id=elsewhere.id)
+        s.add(street)
+        await s.flush()
+        outsider = Unit(name="外区单位", kind="stationed", unit_type="other", street_id=street.id)
+        s.add(outsider)
+        await s.commit()
+        outsider_id = outsider.id
+    with pytest.raises(ValidationFailed) as info:
+        async with UnitOfWork(demo, admin) as uow:
+            await set_member(
+                uow, admin, conference_id, {"unit_id": str(outsider_id), "role": "member"}
+            )
+    assert "本区" in info.value.fields["unit_id"]

@@ -76,7 +76,9 @@ async def _render(
         view = await setup.overview(work, actor, cid)
         rows = await list_sessions(work, actor, cid, now)
         rules = await street_rules(work, view.access)
-        units = await landing.street_units(work, view.access.street_id)
+        units = await landing.street_units(
+            work, view.access.street_id, view.access.conference.organization_id
+        )
         counts = (await topics.list_topics(work, actor, cid)).counts
     year = now.astimezone(BEIJING).year
     forms: dict[str, dict[str, str]] = {
