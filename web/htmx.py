@@ -46,9 +46,3 @@ def htmx(conn: HTTPConnection) -> HtmxDetails:
 def hx_redirect(response: Response, url: str) -> Response:
     response.headers["HX-Redirect"] = url
     return response
-
-
-def hx_retarget(response: Response, selector: str, swap: str = "innerHTML") -> Response:
-    response.headers["HX-Retarget"] = selector
-    response.headers["HX-Reswap"] = swap
-    return response

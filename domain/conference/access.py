@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from domain.enums import MemberRole, OrgLevel, Role, UnitKind
 from domain.errors import NotFound, PermissionDenied
-from domain.models import Conference, ConferenceMember, Organization, SecretariatMember, Unit
+from domain.models import (
+    Conference,
+    ConferenceMember,
+    Organization,
+    RoleGrant,
+    SecretariatMember,
+    Unit,
+    User,
+)
 from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.uow import UnitOfWork
 
@@ -116,3 +125,43 @@ async def conference_for_street(uow: UnitOfWork, street_id: int) -> Conference |
     return await uow.session.scalar(
         select(Conference).where(Conference.organization_id == street_id)
     )
+
+
+async def users_acting_for(uow: UnitOfWork, unit_ids: Iterable[int]) -> set[int]:
+    """Active users who speak for these units (to notify them): their liaisons, and for a
+    community's residents' committee its community secretary — `units_acted_for` reversed."""
+    ids = set(unit_ids)
+    if not ids:
+        return set()
+    s = uow.session
+    users = set(
+        await s.scalars(
+            select(RoleGrant.user_id)
+            .join(User, User.id == RoleGrant.user_id)
+            .where(
+                RoleGrant.unit_id.in_(ids),
+                RoleGrant.role.in_([Role.UNIT_LIAISON.value, Role.DEPT_LIAISON.value]),
+                User.active,
+            )
+        )
+    )
+    communities = set(
+        await s.scalars(
+            select(Unit.community_id).where(
+                Unit.id.in_(ids), Unit.kind == UnitKind.COMMUNITY, Unit.community_id.is_not(None)
+            )
+        )
+    )
+    if communities:
+        users |= set(
+            await s.scalars(
+                select(RoleGrant.user_id)
+                .join(User, User.id == RoleGrant.user_id)
+                .where(
+                    RoleGrant.organization_id.in_(communities),
+                    RoleGrant.role == Role.COMMUNITY_SECRETARY.value,
+                    User.active,
+                )
+            )
+        )
+    return users

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from domain.conference.access import users_acting_for
 from domain.conference.meeting import load_session, publish_room, require_in_session
-from domain.enums import Choice, FollowState, MemberRole, Role, SpeakerState, VoteState
+from domain.enums import Choice, FollowState, MemberRole, SpeakerState, VoteState
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import (
     AgendaItem,
@@ -17,7 +18,6 @@ from domain.models import (
     ConferenceMember,
     Decision,
     MeetingSession,
-    RoleGrant,
     SpeakerRequest,
     Vote,
 )
@@ -311,12 +311,7 @@ async def record_decision(
     uow.session.add(decision)
     await uow.flush()
     uow.audit("decision.create", "decision", decision.id, f"议定事项：{title}")
-    liaisons = await uow.session.scalars(
-        select(RoleGrant.user_id).where(
-            RoleGrant.unit_id.in_([lead, *helpers]),
-            RoleGrant.role.in_([Role.UNIT_LIAISON, Role.DEPT_LIAISON]),
-        )
-    )
+    liaisons = await users_acting_for(uow, [lead, *helpers])
     notify(
         uow,
         liaisons,

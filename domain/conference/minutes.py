@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from domain.conference.access import users_acting_for
 from domain.conference.minutes_draft import (
     draft_text,
     load_facts,
@@ -25,7 +26,6 @@ from domain.conference.minutes_support import (
     MinutesView,
     SignatureLine,
     check_version,
-    liaison_user_ids,
     load_session,
     lock_session,
     member_units,
@@ -161,7 +161,7 @@ async def start_co_signing(
     await _set_state(uow, session, S.CO_SIGNING, "minutes.co_signing", "发起会签")
     notify(
         uow,
-        await liaison_user_ids(uow, set(members)),
+        await users_acting_for(uow, set(members)),
         "minutes.co_signing",
         f"请会签会议纪要：{session.title}",
         "请代表本单位审阅并会签会议纪要。",
@@ -186,7 +186,7 @@ async def reopen_draft(uow: UnitOfWork, actor: Actor, session_id: int) -> Meetin
     )
     notify(
         uow,
-        await liaison_user_ids(uow, {s.unit_id for s in signed}),
+        await users_acting_for(uow, {s.unit_id for s in signed}),
         "minutes.reopen",
         f"会议纪要已退回修改：{session.title}",
         "修改后将重新发起会签，届时请再次会签。",
@@ -260,7 +260,7 @@ async def remind(uow: UnitOfWork, actor: Actor, session_id: int) -> int:
         raise ValidationFailed({}, "所有成员单位均已会签，无需催办。")
     notify(
         uow,
-        await liaison_user_ids(uow, missing),
+        await users_acting_for(uow, missing),
         "minutes.remind",
         f"催办：请尽快会签会议纪要（{session.title}）",
         "",
@@ -313,7 +313,7 @@ async def issue(uow: UnitOfWork, actor: Actor, session_id: int) -> Minutes:
     await _set_state(uow, session, S.ISSUED, "minutes.issue", f"印发 {minutes.number_label}")
     notify(
         uow,
-        await liaison_user_ids(uow, set(members)),
+        await users_acting_for(uow, set(members)),
         "minutes.issue",
         f"会议纪要已印发：{session.title} {minutes.number_label}",
         "请按议定事项抓好落实。",

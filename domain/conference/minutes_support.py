@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from domain.conference.access import ConferenceAccess, conference_access
 from domain.conference.minutes_draft import MinutesFacts
-from domain.enums import MemberRole, OrgLevel, Role, SessionState, UnitKind
+from domain.enums import MemberRole, OrgLevel, SessionState
 from domain.errors import Conflict, NotFound
 from domain.models import (
     Conference,
@@ -18,9 +18,7 @@ from domain.models import (
     MeetingSession,
     Minutes,
     Organization,
-    RoleGrant,
     Unit,
-    User,
 )
 from domain.parsing import is_row_id
 from domain.permissions import Actor
@@ -103,43 +101,6 @@ class MinutesView:
         while lines and lines[0].strip() in header:
             lines.pop(0)
         return lines
-
-
-async def liaison_user_ids(uow: UnitOfWork, unit_ids: set[int]) -> set[int]:
-    """Active users who act for these units: liaisons, and community secretaries for the
-    residents' committee of their community."""
-    if not unit_ids:
-        return set()
-    liaison_roles = [Role.UNIT_LIAISON.value, Role.DEPT_LIAISON.value]
-    users = set(
-        await uow.session.scalars(
-            select(RoleGrant.user_id)
-            .join(User, User.id == RoleGrant.user_id)
-            .where(RoleGrant.unit_id.in_(unit_ids), RoleGrant.role.in_(liaison_roles), User.active)
-        )
-    )
-    communities = set(
-        await uow.session.scalars(
-            select(Unit.community_id).where(
-                Unit.id.in_(unit_ids),
-                Unit.kind == UnitKind.COMMUNITY,
-                Unit.community_id.is_not(None),
-            )
-        )
-    )
-    if communities:
-        users |= set(
-            await uow.session.scalars(
-                select(RoleGrant.user_id)
-                .join(User, User.id == RoleGrant.user_id)
-                .where(
-                    RoleGrant.organization_id.in_(communities),
-                    RoleGrant.role == Role.COMMUNITY_SECRETARY,
-                    User.active,
-                )
-            )
-        )
-    return users
 
 
 async def load_session(

@@ -3,17 +3,16 @@ who gets told, and what a change after the notice entails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from domain.conference.access import ConferenceAccess, conference_access
+from domain.conference.access import ConferenceAccess, conference_access, users_acting_for
 from domain.conference.rules import PREPARING
-from domain.enums import MemberRole, Role, SessionState, UnitKind
+from domain.enums import MemberRole, SessionState
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.models import ConferenceMember, MeetingSession, RoleGrant, Unit, User
+from domain.models import ConferenceMember, MeetingSession
 from domain.parsing import is_row_id
 from domain.permissions import Actor
 from domain.services.notifications import notify
@@ -76,46 +75,6 @@ async def unit_ids_of(uow: UnitOfWork, conference_id: int, *roles: MemberRole) -
     return list(rows)
 
 
-async def liaison_user_ids(uow: UnitOfWork, unit_ids: Iterable[int]) -> set[int]:
-    """Active users who speak for these units: their liaisons, and for a community's
-    residents' committee the community secretary (as `access.units_acted_for` has it)."""
-    ids = set(unit_ids)
-    if not ids:
-        return set()
-    s = uow.session
-    users = set(
-        await s.scalars(
-            select(RoleGrant.user_id)
-            .join(User, User.id == RoleGrant.user_id)
-            .where(
-                RoleGrant.unit_id.in_(ids),
-                RoleGrant.role.in_([Role.UNIT_LIAISON.value, Role.DEPT_LIAISON.value]),
-                User.active,
-            )
-        )
-    )
-    communities = set(
-        await s.scalars(
-            select(Unit.community_id).where(
-                Unit.id.in_(ids), Unit.kind == UnitKind.COMMUNITY, Unit.community_id.is_not(None)
-            )
-        )
-    )
-    if communities:
-        users |= set(
-            await s.scalars(
-                select(RoleGrant.user_id)
-                .join(User, User.id == RoleGrant.user_id)
-                .where(
-                    RoleGrant.organization_id.in_(communities),
-                    RoleGrant.role == Role.COMMUNITY_SECRETARY.value,
-                    User.active,
-                )
-            )
-        )
-    return users
-
-
 async def tell_units(
     uow: UnitOfWork,
     conference_id: int,
@@ -126,7 +85,7 @@ async def tell_units(
     link: str,
 ) -> int:
     """Notify the liaisons of the conference's units in `roles` (not the actor); how many."""
-    users = await liaison_user_ids(uow, await unit_ids_of(uow, conference_id, *roles))
+    users = await users_acting_for(uow, await unit_ids_of(uow, conference_id, *roles))
     if uow.actor is not None:
         users.discard(uow.actor.user_id)
     notify(uow, users, kind, title, body, link)

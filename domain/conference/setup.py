@@ -284,9 +284,3 @@ def _changed(uow: UnitOfWork, access: ConferenceAccess) -> None:
         uow.publish(
             street_topic(access.street_id), "conference.changed", conference_id=access.conference.id
         )
-
-
-async def units_by_id(uow: UnitOfWork, ids: set[int]) -> dict[int, Unit]:
-    if not ids:
-        return {}
-    return {u.id: u for u in await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)))}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
-from domain.enums import FollowState, OrgLevel, Role, UnitKind
+from domain.enums import FollowState, OrgLevel, Role
 from domain.models import (
     AuditEntry,
     Decision,
@@ -204,6 +204,3 @@ async def _open_decisions(uow: UnitOfWork, unit_ids: set[int]) -> list[Decision]
         if d.lead_unit_id in unit_ids or helpers & unit_ids:
             mine.append(d)
     return mine[:20]
-
-
-STAFF_KINDS = (UnitKind.STATIONED, UnitKind.DEPARTMENT, UnitKind.COMMUNITY, UnitKind.STREET_OFFICE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings
@@ -50,6 +51,19 @@ async def _remaining(factory: async_sessionmaker[AsyncSession]) -> tuple[list[st
         return sorted(h[0] for h in hashes), failures
 
 
+def burst_worker(pool: Any, queue: str, factory: async_sessionmaker[AsyncSession]) -> Worker:
+    """A real arq worker that runs what is queued, then stops."""
+    return Worker(
+        functions=[purge_sessions],  # type: ignore[list-item]
+        redis_pool=pool,
+        queue_name=queue,
+        burst=True,
+        poll_delay=0.05,
+        ctx={"session_factory": factory},
+        handle_signals=False,
+    )
+
+
 async def test_arq_worker_runs_purge_job_against_real_redis(
     demo: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -61,30 +75,14 @@ async def test_arq_worker_runs_purge_job_against_real_redis(
     try:
         job = await pool.enqueue_job("purge_sessions", _queue_name=queue)
         assert job is not None
-        worker = Worker(
-            functions=[purge_sessions],  # type: ignore[list-item]
-            redis_pool=pool,
-            queue_name=queue,
-            burst=True,
-            poll_delay=0.05,
-            ctx={"session_factory": demo},
-            handle_signals=False,
-        )
+        worker = burst_worker(pool, queue, demo)
         await worker.main()
         assert worker.jobs_complete == 1 and worker.jobs_failed == 0
         assert await job.result(timeout=5) == 2
         # Idempotent: a second delivery (arq is at-least-once) removes nothing more.
         job2 = await pool.enqueue_job("purge_sessions", _queue_name=queue)
         assert job2 is not None
-        worker2 = Worker(
-            functions=[purge_sessions],  # type: ignore[list-item]
-            redis_pool=pool,
-            queue_name=queue,
-            burst=True,
-            poll_delay=0.05,
-            ctx={"session_factory": demo},
-            handle_signals=False,
-        )
+        worker2 = burst_worker(pool, queue, demo)
         await worker2.main()
         assert await job2.result(timeout=5) == 0
         await worker.close()
