@@ -146,3 +146,102 @@ class AttendanceStatus(StrEnum):
     LEAVE = "on_leave"  # 请假
     ABSENT = "absent"  # 缺席（未请假）
     OBSERVER = "observer_present"  # 列席
+
+
+# Task handoff (条块交办) ---------------------------------------------------------------
+
+
+class TaskSource(StrEnum):
+    DECISION = "decision"  # 联席会议议定事项
+    WHISTLE = "whistle"  # 吹哨报到
+    ASSIGNMENT = "assignment"  # 街道交办
+    DEPT_HANDOFF = "dept_handoff"  # 部门下派社区
+    HOTLINE = "hotline"  # 12345 接诉即办工单
+
+
+class WhistleKind(StrEnum):
+    PUBLIC_CONCERN = "public_concern"  # 民生诉求
+    ENFORCEMENT = "enforcement"  # 综合执法
+    EMERGENCY = "emergency"  # 应急处置
+
+
+class TaskState(StrEnum):
+    DRAFTED = "drafted"
+    ASSIGNED = "assigned"
+    ACCEPTED = "signed_for"  # 已签收 (values stay unique across enums: see labels.py)
+    RETURN_REQUESTED = "return_requested"
+    IN_PROGRESS = "in_progress"
+    EXTENSION_REQUESTED = "extension_requested"
+    REPORTED = "reported"
+    REVIEWED = "reviewed"
+    RATED = "rated"
+    CLOSED = "closed_out"  # 已销号
+    ARCHIVED = "archived"
+
+
+class AssigneeRole(StrEnum):
+    LEAD = "lead"  # 主办
+    ASSIST = "assist"  # 协办
+
+
+class AssigneeState(StrEnum):
+    """One handling unit's own progress on a task."""
+
+    PENDING = "pending"  # 待签收
+    ACCEPTED_PART = "accepted_part"  # 已签收
+    RETURN_ASKED = "return_asked"  # 申请退回
+    REFUSED = "refused"  # 准入外事项，社区拒收（不扣分）
+    REPORTED_PART = "reported_part"  # 已反馈
+    RELEASED = "released"  # 改派后不再承办
+
+
+class LimitUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    HOURS = "hours"
+    MINUTES = "minutes"
+
+
+class ReturnReason(StrEnum):
+    WRONG_AREA = "wrong_area"  # 不属本辖区
+    UNCLEAR_OWNERSHIP = "unclear_ownership"  # 职责不清
+    OVERLAPPING_DUTIES = "overlapping_duties"  # 职责交叉
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class ExtensionState(StrEnum):
+    REQUESTED = "ext_requested"
+    APPROVED = "ext_approved"
+    REFUSED = "ext_refused"
+
+
+class NoticeLevel(StrEnum):
+    """Supervision notices (督办), in escalating order."""
+
+    BLUE = "blue"  # 临期
+    YELLOW = "yellow"  # 进度滞后
+    RED = "red"  # 逾期
+    REMINDER = "reminder"  # 催办
+    BULLETIN = "bulletin"  # 通报
+    ESCALATION = "escalation"  # 提级督办
+
+
+class TaskEventKind(StrEnum):
+    TRANSITION = "transition"
+    REPORT = "report"
+    NOTICE = "notice"
+    COMMENT = "comment"
+    EXTENSION = "extension"
+    RETURN = "return"
+    ASSIGNEE = "assignee"  # one unit accepted / reported / was released
+
+
+class AdmissionState(StrEnum):
+    APPLIED = "applied"
+    ADMITTED = "admitted"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"

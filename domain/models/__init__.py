@@ -28,18 +28,35 @@ from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebS
 from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
 from domain.models.settings import StreetSetting
+from domain.models.tasks import (
+    AdmissionItem,
+    CalendarDay,
+    CalendarYear,
+    DigestRecord,
+    ExtensionRequest,
+    SupervisionNotice,
+    Task,
+    TaskAssignee,
+    TaskEvent,
+    TaskReport,
+)
 
 __all__ = [
+    "AdmissionItem",
     "AgendaItem",
     "ApiToken",
     "Attendance",
     "AuditEntry",
     "Ballot",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Conference",
     "ConferenceMember",
     "Decision",
+    "DigestRecord",
     "Event",
+    "ExtensionRequest",
     "LoginFailure",
     "Material",
     "MeetingSession",
@@ -53,6 +70,11 @@ __all__ = [
     "SpeakerRequest",
     "SpecialCommittee",
     "StreetSetting",
+    "SupervisionNotice",
+    "Task",
+    "TaskAssignee",
+    "TaskEvent",
+    "TaskReport",
     "TopicProposal",
     "Unit",
     "User",
