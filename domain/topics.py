@@ -18,7 +18,7 @@ from domain.models import Unit
 from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.uow import UnitOfWork
 
-KINDS = ("user", "street", "unit", "admin", "session")
+KINDS = ("user", "street", "unit", "admin", "session", "task")
 # Admin pages (users, organisations, audit log) share one topic.
 ADMIN_TOPIC = "admin:1"
 TOPIC_RE = re.compile(r"^(?P<kind>[a-z]+):(?P<id>[1-9][0-9]{0,9})$")
@@ -95,6 +95,8 @@ async def authorize_topics(uow: UnitOfWork, actor: Actor, topics: list[Topic]) -
             )
         if decided is None and topic.kind == "session":
             decided = await _can_read_session(uow, actor, topic.id)
+        if decided is None and topic.kind == "task":
+            decided = await _can_read_task(uow, actor, topic.id)
         if decided:
             allowed.append(topic)
     return allowed
@@ -111,3 +113,15 @@ async def _can_read_session(uow: UnitOfWork, actor: Actor, session_id: int) -> b
     if conference_id is None:
         return False
     return (await conference_access(uow, actor, conference_id)).can_read
+
+
+async def _can_read_task(uow: UnitOfWork, actor: Actor, task_id: int) -> bool:
+    """A task page's topic: whoever may open the task."""
+    from domain.errors import NotFound
+    from domain.tasks.access import task_access
+
+    try:
+        await task_access(uow, actor, task_id)
+    except NotFound:
+        return False
+    return True

@@ -26,6 +26,16 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(CHINA).strftime(fmt)
 
 
+def deadline_time(value: datetime | None) -> str:
+    """A deadline at midnight is the end of the day before: show it as that day's 24:00."""
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(PROJECT_ROOT / "templates"),
@@ -44,6 +54,7 @@ def make_environment() -> Environment:
         UnitType=UnitType,
     )
     env.filters["local_time"] = local_time
+    env.filters["deadline"] = deadline_time
     env.filters["label"] = label
     return env
 

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from domain.conference.access import users_acting_for
 from domain.conference.meeting import load_session, publish_room, require_in_session
-from domain.enums import Choice, FollowState, MemberRole, SpeakerState, VoteState
+from domain.enums import Choice, MemberRole, SpeakerState, VoteState
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import (
     AgendaItem,
@@ -24,7 +23,6 @@ from domain.models import (
 from domain.models.base import utcnow
 from domain.parsing import parse_id
 from domain.permissions import Actor
-from domain.services.notifications import notify
 from domain.topics import street_topic
 from domain.uow import UnitOfWork
 
@@ -270,7 +268,7 @@ async def close_vote(uow: UnitOfWork, actor: Actor, vote_id: int) -> Vote:
 async def record_decision(
     uow: UnitOfWork, actor: Actor, item_id: int, raw: Mapping[str, str], assisting: list[str]
 ) -> Decision:
-    """Record a decided item; the lead unit is told at once and sees it on its board."""
+    """Record a decided item; it becomes a task assigned to the lead and assisting units."""
     session, item = await _current_item(uow, actor, item_id, manage=True)
     errors: dict[str, str] = {}
     title = raw.get("title", "").strip()
@@ -311,15 +309,11 @@ async def record_decision(
     uow.session.add(decision)
     await uow.flush()
     uow.audit("decision.create", "decision", decision.id, f"议定事项：{title}")
-    liaisons = await users_acting_for(uow, [lead, *helpers])
-    notify(
-        uow,
-        liaisons,
-        "decision.created",
-        f"联席会议议定事项：{title}",
-        f"完成时限 {deadline.isoformat()}",
-        f"/decisions/{decision.id}",
-    )
+    # The decision is followed up as a task (交办): its handlers are told and see it on
+    # their boards, and its progress flows back to `Decision.follow_state`.
+    from domain.tasks.handoff import create_from_decision
+
+    await create_from_decision(uow, decision.id)
     publish_room(uow, session, "decisions")
     await _publish_street(uow, session)
     return decision
@@ -333,45 +327,3 @@ async def _publish_street(uow: UnitOfWork, session: MeetingSession) -> None:
         uow.publish(
             street_topic(conference.organization_id), "decision.changed", session_id=session.id
         )
-
-
-async def update_follow_up(
-    uow: UnitOfWork, actor: Actor, decision_id: int, version: int, raw: Mapping[str, str]
-) -> Decision:
-    """The lead unit (or the secretariat) reports progress on a decided item.
-
-    This is the follow-up that the task capability will take over; callers use
-    only this function and `Decision.follow_state`, so the switch stays local.
-    """
-    decision = await uow.session.get(Decision, decision_id)
-    if decision is None:
-        raise NotFound("议定事项不存在。")
-    session, access = await load_session(uow, actor, decision.session_id)
-    if not access.can_manage:
-        access.require_member(decision.lead_unit_id)
-    if decision.version != version:
-        raise Conflict("该事项刚被更新过，您的修改未保存。请刷新后重试。")
-    try:
-        state = FollowState(raw.get("follow_state", ""))
-    except ValueError:
-        raise ValidationFailed({"follow_state": "请选择办理状态。"}) from None
-    note = raw.get("progress_note", "").strip()
-    if len(note) > 1000:
-        raise ValidationFailed({"progress_note": "进展说明不能超过 1000 字。"})
-    if state == FollowState.DONE and not note:
-        raise ValidationFailed({"progress_note": "办结时请说明办理结果。"})
-    before = {"follow_state": decision.follow_state, "progress_note": decision.progress_note}
-    decision.follow_state = state.value
-    decision.progress_note = note
-    decision.progress_updated_at = utcnow()
-    await uow.flush()
-    uow.audit(
-        "decision.follow_up",
-        "decision",
-        decision.id,
-        f"议定事项进展：{decision.title}",
-        before,
-        {"follow_state": state.value, "progress_note": note},
-    )
-    await _publish_street(uow, session)
-    return decision

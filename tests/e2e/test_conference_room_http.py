@@ -97,7 +97,7 @@ async def test_qr_sign_in_page(web_app, new_browser) -> None:  # type: ignore[no
     assert "已签到" in again.get_text()
 
 
-async def test_decision_page_and_follow_up_form(web_app, new_browser) -> None:  # type: ignore[no-untyped-def]
+async def test_decision_page_leads_to_its_task(web_app, new_browser) -> None:  # type: ignore[no-untyped-def]
     session_id, items = await make_session(web_app.state.session_factory)
     hospital = await _unit(web_app, "和平区人民医院")
     convener, liaison, dept = new_browser(), new_browser(), new_browser()
@@ -120,21 +120,12 @@ async def test_decision_page_and_follow_up_form(web_app, new_browser) -> None:  
 
     home = soup(await liaison.get("/"))
     assert "完成加装电梯意向摸排" in home.select_one("#my-decisions").get_text()
+    # The decision page leads to its task, which the lead unit's liaison handles.
     page = soup(await liaison.get("/decisions/1"))
-    assert page.select_one("form[action='/decisions/1/follow-up']") is not None
-    assert (
-        soup(await dept.get("/decisions/1")).select_one("form[action='/decisions/1/follow-up']")
-        is None
-    )
-
-    missing = await liaison.post(
-        "/decisions/1/follow-up", {"version": "1", "follow_state": "done", "progress_note": ""}
-    )
-    assert missing.status_code == 400 and "办结时请说明办理结果" in missing.text
-    assert soup(missing).select_one("#f-follow_state option[selected]")["value"] == "done"
-    ok = await liaison.post(
-        "/decisions/1/follow-up",
-        {"version": "1", "follow_state": "in_progress", "progress_note": "已摸排 3 个小区"},
-    )
-    assert ok.status_code == 303
-    assert "已摸排 3 个小区" in (await convener.get("/decisions/1")).text
+    link = page.select_one("#decision-task")
+    assert link is not None
+    task_page = soup(await liaison.get(str(link["href"])))
+    assert task_page.select_one("#task-state").get_text(strip=True) == "已交办"  # type: ignore[union-attr]
+    assert task_page.select_one(f"#accept-{hospital}") is not None
+    board = soup(await liaison.get("/tasks"))
+    assert "完成加装电梯意向摸排" in board.select_one('.board-col[data-col="to-accept"]').get_text()  # type: ignore[union-attr]

@@ -15,11 +15,16 @@ from domain.enums import SessionState, SpeakerState, VoteState
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from domain.models import (
     Ballot,
+    Decision,
     Event,
     Notification,
+    Task,
+    TaskAssignee,
     Unit,
     User,
 )
+from domain.tasks import handling
+from domain.tasks.calendar import end_of_day
 from domain.uow import UnitOfWork
 from tests.integration.conftest import load_actor
 from tests.meetings import create_meeting
@@ -215,20 +220,30 @@ async def test_decision_reaches_the_lead_unit_and_follow_up_is_theirs(demo: Fact
         )
     assert any("三个月内完成电梯加装意向摸排" in n for n in notes)
 
-    with pytest.raises(PermissionDenied):
-        await run(demo, "dept", floor.update_follow_up, decision.id, decision.version,
-                  {"follow_state": "in_progress", "progress_note": "不是牵头单位"})  # fmt: skip
-    with pytest.raises(ValidationFailed):
-        await run(demo, "liaison", floor.update_follow_up, decision.id, decision.version,
-                  {"follow_state": "done", "progress_note": ""})  # fmt: skip
-    progress = {"follow_state": "in_progress", "progress_note": "已完成 3 个小区摸排"}
-    updated = await run(
-        demo, "liaison", floor.update_follow_up, decision.id, decision.version, progress
-    )
-    assert updated.follow_state == "in_progress"
-    with pytest.raises(Conflict):
-        await run(demo, "secretary", floor.update_follow_up, decision.id, decision.version,
-                  {"follow_state": "done", "progress_note": "旧版本"})  # fmt: skip
+    # The decision is followed up as a task assigned to the lead (and assisting) units,
+    # due at the end of the decided day; its progress flows back to the decision.
+    async with demo() as s:
+        task = await s.scalar(select(Task).where(Task.decision_id == decision.id))
+        assert task is not None
+        assert task.state == "assigned" and task.source == "decision"
+        assert task.deadline == end_of_day(date.fromisoformat(soon))
+        handlers = {
+            a.unit_id: a.role
+            for a in await s.scalars(select(TaskAssignee).where(TaskAssignee.task_id == task.id))
+        }
+    assert handlers == {hospital: "lead", school: "assist"}
+    with pytest.raises(NotFound):  # not the department's task: it cannot even see it
+        await run(demo, "dept", handling.accept, task.id, hospital, None)
+    await run(demo, "liaison", handling.accept, task.id, hospital, None)
+    await run(
+        demo, "liaison", handling.report_progress, task.id, hospital,
+        {"body": "已完成 3 个小区摸排", "percent": "30"},
+    )  # fmt: skip
+    async with demo() as s:
+        followed = await s.get(Decision, decision.id)
+        assert followed is not None
+        assert followed.follow_state == "in_progress"
+        assert followed.progress_note == "已完成 3 个小区摸排"
 
 
 async def test_room_actions_need_an_open_session(demo: Factory) -> None:

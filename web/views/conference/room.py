@@ -248,21 +248,21 @@ async def signin_submit(request: Request) -> Response:
 
 
 async def decision_page(request: Request) -> Response:
+    """A decided item: what was decided, and the task that follows it up."""
+    from domain.models import Task
+
     actor = require_actor(request)
     decision_id = request.path_params["decision_id"]
     async with uow(request, actor) as work:
         decision, room, access = await _decision(work, actor, decision_id)
+        task_id = await work.session.scalar(select(Task.id).where(Task.decision_id == decision.id))
     return request.app.state.templates.render(
         request,
         "conference/decision.html",
         {
             "decision": decision,
             "room": room,
-            "can_update": access.can_manage or decision.lead_unit_id in access.member_unit_ids,
-            "form": {
-                "follow_state": decision.follow_state,
-                "progress_note": decision.progress_note,
-            },
+            "task_id": task_id,
             "live_topics": [f"street:{access.street_id}"] if access.street_id else [],
         },
     )
@@ -280,38 +280,6 @@ async def _decision(work: Any, actor: Any, decision_id: int) -> tuple[Decision, 
         u.id: u.name for u in await work.session.scalars(select(Unit).where(Unit.id.in_(ids)))
     }
     return decision, room, access
-
-
-async def decision_follow_up(request: Request) -> Response:
-    from domain.errors import Conflict, ValidationFailed
-
-    actor = require_actor(request)
-    decision_id = request.path_params["decision_id"]
-    data = await form_dict(request)
-    try:
-        async with uow(request, actor) as work:
-            await floor.update_follow_up(
-                work, actor, decision_id, int_param(data.get("version")), data
-            )
-            await work.commit()
-    except (ValidationFailed, Conflict) as exc:
-        async with uow(request, actor) as work:
-            decision, room, _access = await _decision(work, actor, decision_id)
-        return request.app.state.templates.render(
-            request,
-            "conference/decision.html",
-            {
-                "decision": decision,
-                "room": room,
-                "can_update": True,
-                "form": data,
-                "errors": getattr(exc, "fields", {}),
-                "message": exc.message,
-                "live_topics": [],
-            },
-            status_code=exc.status,
-        )
-    return RedirectResponse(f"/decisions/{decision_id}?saved=1", status_code=303)
 
 
 ROUTES: list[BaseRoute] = [
@@ -333,5 +301,4 @@ ROUTES: list[BaseRoute] = [
     Route("/votes/{vote_id:id}/ballot", _action(_ballot), methods=POST),
     Route("/votes/{vote_id:id}/close", _action(_close_vote), methods=POST),
     Route("/decisions/{decision_id:id}", decision_page, methods=GET),
-    Route("/decisions/{decision_id:id}/follow-up", decision_follow_up, methods=POST),
 ]

@@ -1,0 +1,533 @@
+"""Handing a task out: drafting, assigning (交办, 吹哨), and what a return request leads to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from domain.enums import (
+    AssigneeRole,
+    AssigneeState,
+    LimitUnit,
+    Role,
+    TaskEventKind,
+    TaskSource,
+    TaskState,
+    UnitKind,
+    WhistleKind,
+)
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from domain.labels import label
+from domain.models import AdmissionItem, Organization, Task, TaskAssignee, Unit
+from domain.models.base import utcnow
+from domain.parsing import is_row_id, parse_id
+from domain.permissions import Actor
+from domain.services.street_settings import get_settings
+from domain.tasks import machine
+from domain.tasks.access import STREET_STAFF, TaskAccess, task_access
+from domain.tasks.machine import Action
+from domain.tasks.records import (
+    current_units,
+    notify_units,
+    publish_task,
+    record,
+    sync_decision,
+)
+from domain.tasks.workcal import load_calendar
+from domain.uow import UnitOfWork
+
+MAX_ASSISTING = 20
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """What the new-task form offers this user in this street."""
+
+    street: Organization
+    source: TaskSource
+    assigner: Unit
+    handlers: list[Unit]  # units that may be chosen as lead or assisting
+    admitted: list[AdmissionItem]
+    defaults: dict[str, str]
+
+
+async def street_office(uow: UnitOfWork, street_id: int) -> Unit:
+    office = await uow.session.scalar(
+        select(Unit).where(
+            Unit.street_id == street_id, Unit.kind == UnitKind.STREET_OFFICE, Unit.active
+        )
+    )
+    if office is None:
+        raise ValidationFailed(
+            {}, "本街道尚未登记“街道办事处”单位，无法交办。请先在单位名录中登记。"
+        )
+    return office
+
+
+async def task_form(uow: UnitOfWork, actor: Actor, street_id: int, source: TaskSource) -> TaskForm:
+    street = await uow.session.get(Organization, street_id) if is_row_id(street_id) else None
+    if street is None or street.level != "street":
+        raise NotFound("街道不存在。")
+    if source is TaskSource.DEPT_HANDOFF:
+        departments = actor.unit_ids_with(Role.DEPT_LIAISON)
+        assigner = await uow.session.scalar(
+            select(Unit).where(
+                Unit.id.in_(departments),
+                Unit.street_id == street_id,
+                Unit.kind == UnitKind.DEPARTMENT,
+                Unit.active,
+            )
+        )
+        if assigner is None:
+            raise PermissionDenied("只有本街道职能部门的联络员可以向社区下派任务。")
+        kinds = [UnitKind.COMMUNITY.value]
+    elif source in (TaskSource.ASSIGNMENT, TaskSource.WHISTLE):
+        if street_id not in actor.streets_with(*STREET_STAFF):
+            raise PermissionDenied("只有本街道书记或督办员可以交办任务、吹哨。")
+        assigner = await street_office(uow, street_id)
+        kinds = (
+            [UnitKind.DEPARTMENT.value]
+            if source is TaskSource.WHISTLE
+            else [UnitKind.DEPARTMENT.value, UnitKind.STATIONED.value, UnitKind.COMMUNITY.value]
+        )
+    else:
+        raise PermissionDenied("这类任务不能在此创建。")
+    handlers = list(
+        await uow.session.scalars(
+            select(Unit)
+            .where(Unit.street_id == street_id, Unit.active, Unit.kind.in_(kinds))
+            .order_by(Unit.kind, Unit.name)
+        )
+    )
+    admitted = list(
+        await uow.session.scalars(
+            select(AdmissionItem)
+            .where(AdmissionItem.street_id == street_id, AdmissionItem.state == "admitted")
+            .order_by(AdmissionItem.category, AdmissionItem.title)
+        )
+    )
+    settings = await get_settings(uow, street_id)
+    defaults = {
+        "limit_value": str(settings["task_limit_days"]),
+        "limit_unit": LimitUnit.WORKING_DAYS.value,
+        "report_minutes": str(settings["whistle_report_minutes"]),
+        "whistle_kind": WhistleKind.PUBLIC_CONCERN.value,
+    }
+    return TaskForm(street, source, assigner, handlers, admitted, defaults)
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    title: str
+    description: str
+    location: str
+    lead: int
+    assisting: list[int]
+    limit_value: int
+    limit_unit: LimitUnit
+    whistle_kind: WhistleKind | None
+    report_minutes: int | None
+    admission_item_id: int | None
+
+
+def parse_task_input(
+    raw: Mapping[str, str],
+    assisting_raw: Sequence[str],
+    source: TaskSource,
+    allowed_handlers: set[int],
+    admitted: set[int],
+) -> TaskInput:
+    errors: dict[str, str] = {}
+    title = raw.get("title", "").strip()
+    if not title or len(title) > 200:
+        errors["title"] = "请填写任务标题（不超过 200 字）。"
+    description = raw.get("description", "").strip()
+    if len(description) > 5000:
+        errors["description"] = "任务内容不超过 5000 字。"
+    location = raw.get("location", "").strip()
+    if len(location) > 200:
+        errors["location"] = "地点不超过 200 字。"
+    lead = parse_id(raw.get("lead_unit_id", ""))
+    if lead is None or lead not in allowed_handlers:
+        errors["lead_unit_id"] = "请选择主办单位。"
+    assisting = sorted({i for i in (parse_id(a) for a in assisting_raw) if i is not None})
+    if lead is not None:
+        assisting = [a for a in assisting if a != lead]
+    if any(a not in allowed_handlers for a in assisting):
+        errors["assisting"] = "协办单位须从列表中选择。"
+    elif len(assisting) > MAX_ASSISTING:
+        errors["assisting"] = f"协办单位最多 {MAX_ASSISTING} 个。"
+    try:
+        unit = LimitUnit(raw.get("limit_unit", ""))
+    except ValueError:
+        unit = LimitUnit.WORKING_DAYS
+        errors["limit_unit"] = "请选择时限单位。"
+    limit_value = _int(raw.get("limit_value", ""))
+    bounds = {LimitUnit.WORKING_DAYS: 90, LimitUnit.HOURS: 720, LimitUnit.MINUTES: 1440}
+    if limit_value is None or not 1 <= limit_value <= bounds[unit]:
+        errors["limit_value"] = f"办理时限须为 1–{bounds[unit]} {label(unit)}。"
+    whistle_kind: WhistleKind | None = None
+    report_minutes: int | None = None
+    if source is TaskSource.WHISTLE:
+        try:
+            whistle_kind = WhistleKind(raw.get("whistle_kind", ""))
+        except ValueError:
+            errors["whistle_kind"] = "请选择吹哨类型。"
+        report_minutes = _int(raw.get("report_minutes", ""))
+        if report_minutes is None or not 5 <= report_minutes <= 1440:
+            errors["report_minutes"] = "报到时限须为 5–1440 分钟。"
+    admission_item_id = parse_id(raw.get("admission_item_id", ""))
+    if raw.get("admission_item_id", "").strip() and admission_item_id not in admitted:
+        errors["admission_item_id"] = "请选择准入目录中已准入的事项。"
+    if errors or lead is None or limit_value is None:
+        raise ValidationFailed(errors)
+    return TaskInput(
+        title,
+        description,
+        location,
+        lead,
+        assisting,
+        limit_value,
+        unit,
+        whistle_kind,
+        report_minutes,
+        admission_item_id,
+    )
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+async def create_task(
+    uow: UnitOfWork,
+    actor: Actor,
+    street_id: int,
+    source: TaskSource,
+    raw: Mapping[str, str],
+    assisting: Sequence[str],
+    *,
+    assign_now: bool,
+) -> Task:
+    """A street's assignment or whistle, or a department's handoff to communities."""
+    form = await task_form(uow, actor, street_id, source)
+    data = parse_task_input(
+        raw,
+        assisting,
+        source,
+        {u.id for u in form.handlers},
+        {a.id for a in form.admitted},
+    )
+    by_id = {u.id: u for u in form.handlers}
+    task = await _new_task(uow, form.street.id, source, form.assigner, data, by_id)
+    record(uow, task, TaskEventKind.TRANSITION, action="create", to_state=TaskState.DRAFTED.value)
+    uow.audit("task.create", "task", task.id, f"{label(source)}：{data.title}")
+    if assign_now:
+        await assign(uow, task, report_minutes=data.report_minutes)
+    publish_task(uow, task)
+    return task
+
+
+async def _new_task(
+    uow: UnitOfWork,
+    street_id: int,
+    source: TaskSource,
+    assigner: Unit,
+    data: TaskInput,
+    units: Mapping[int, Unit],
+    **extra: object,
+) -> Task:
+    community_assigned = any(
+        units[u].kind == UnitKind.COMMUNITY for u in [data.lead, *data.assisting] if u in units
+    )
+    task = Task(
+        street_id=street_id,
+        source=source.value,
+        whistle_kind=data.whistle_kind.value if data.whistle_kind else None,
+        title=data.title,
+        description=data.description,
+        location=data.location,
+        assigner_unit_id=assigner.id,
+        created_by_id=uow.actor.user_id if uow.actor else None,
+        admission_item_id=data.admission_item_id,
+        outside_admission=community_assigned and data.admission_item_id is None,
+        state=TaskState.DRAFTED.value,
+        limit_value=data.limit_value,
+        limit_unit=data.limit_unit.value,
+        **extra,
+    )
+    task.assigner_unit = assigner
+    uow.session.add(task)
+    await uow.flush()
+    # Not on any board until assigned (a draft is the assigner's alone).
+    rows = [
+        TaskAssignee(task_id=task.id, unit_id=data.lead, role=AssigneeRole.LEAD.value, open=False)
+    ]
+    rows += [
+        TaskAssignee(task_id=task.id, unit_id=u, role=AssigneeRole.ASSIST.value, open=False)
+        for u in data.assisting
+    ]
+    uow.session.add_all(rows)
+    await uow.flush()
+    # Load the collection with its units so that access and publishing can read them.
+    await uow.session.refresh(task, ["assignees"])
+    for row in task.assignees:
+        row.unit = units[row.unit_id] if row.unit_id in units else await _unit(uow, row.unit_id)
+    return task
+
+
+async def _unit(uow: UnitOfWork, unit_id: int) -> Unit:
+    unit = await uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在。")
+    return unit
+
+
+async def assign(
+    uow: UnitOfWork, task: Task, now: datetime | None = None, report_minutes: int | None = None
+) -> None:
+    """drafted → assigned: the clock starts now. A whistle's departments must report in
+    (报到) within `report_minutes`; other tasks be accepted within the street's hours."""
+    now = now or utcnow()
+    machine_check(task, Action.ASSIGN)
+    calendar = await load_calendar(uow)
+    settings = await get_settings(uow, task.street_id)
+    task.assigned_at = now
+    task.deadline = calendar.deadline(now, task.limit_value, LimitUnit(task.limit_unit))
+    task.original_deadline = task.deadline
+    if task.source == TaskSource.WHISTLE and task.whistle_kind is not None:
+        minutes = report_minutes or settings["whistle_report_minutes"]
+        task.accept_due_at = now + timedelta(minutes=minutes)
+    else:
+        task.accept_due_at = min(
+            now + timedelta(hours=settings["accept_limit_hours"]), task.deadline
+        )
+    _move(uow, task, Action.ASSIGN, now)
+    units = current_units(task)
+    verb = "吹哨报到" if task.source == TaskSource.WHISTLE else "交办任务"
+    await notify_units(
+        uow,
+        units,
+        task,
+        f"{verb}：{task.title}",
+        f"请在 {_fmt(task.accept_due_at)} 前签收，{_fmt(task.deadline)} 前办结。",
+    )
+    await sync_decision(uow, task)
+
+
+def _fmt(moment: datetime | None) -> str:
+    from domain.tasks.calendar import BEIJING
+
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def machine_check(
+    task: Task, action: Action, parties: frozenset[machine.Party] | None = None
+) -> TaskState:
+    """Refuse an action from the wrong state (parties are checked by the caller's access)."""
+    transition = machine.TRANSITIONS[action]
+    return machine.check(
+        TaskState(task.state), action, parties if parties is not None else transition.parties
+    )
+
+
+def _move(
+    uow: UnitOfWork,
+    task: Task,
+    action: Action,
+    now: datetime,
+    *,
+    text: str = "",
+    unit_id: int | None = None,
+    data: dict[str, object] | None = None,
+) -> None:
+    before = task.state
+    target = machine_check(task, action)
+    task.state = target.value
+    task.updated_at = now
+    record(
+        uow,
+        task,
+        TaskEventKind.TRANSITION,
+        action=action.value,
+        from_state=before,
+        to_state=target.value,
+        text=text,
+        unit_id=unit_id,
+        data=dict(data) if data else None,
+        at=now,
+    )
+    # Boards find open work by this flag and finished work by done_at; both follow the
+    # task's state (a dissatisfied rating re-opens the work).
+    still_open = target in machine.OPEN_STATES
+    for a in task.assignees:
+        if a.state == AssigneeState.RELEASED:
+            continue
+        a.open = still_open
+        if still_open:
+            a.done_at = None
+        elif a.done_at is None:
+            a.done_at = now
+
+
+async def assign_draft(uow: UnitOfWork, actor: Actor, task_id: int, version: int) -> Task:
+    access = await task_access(uow, actor, task_id)
+    require_action(access, Action.ASSIGN, version)
+    await assign(uow, access.task)
+    uow.audit("task.assign", "task", task_id, access.task.title)
+    publish_task(uow, access.task)
+    return access.task
+
+
+def require_action(access: TaskAccess, action: Action, version: int | None) -> None:
+    """Party and state first (their messages say what is wrong), then the page's version:
+    a page older than the task means someone else acted in between."""
+    machine.check(access.state, action, access.parties)
+    if version is not None and version != access.task.version:
+        raise Conflict("该任务已被其他人更新，您看到的内容已过时。请刷新后重试。")
+
+
+# Returns (退回) ----------------------------------------------------------------------
+
+
+async def reassign(
+    uow: UnitOfWork, actor: Actor, task_id: int, version: int, raw: Mapping[str, str]
+) -> Task:
+    """The assigner gives the task to another lead unit after a return request."""
+    access = await task_access(uow, actor, task_id)
+    require_action(access, Action.REASSIGN, version)
+    return await _change_lead(uow, access, Action.REASSIGN, raw)
+
+
+async def rule_dispute(
+    uow: UnitOfWork, actor: Actor, task_id: int, version: int, raw: Mapping[str, str]
+) -> Task:
+    """The district decides a disputed return: which unit handles the task."""
+    access = await task_access(uow, actor, task_id)
+    require_action(access, Action.RULE, version)
+    if access.task.escalated_at is None:
+        raise PermissionDenied("只有提请区级协调的争议任务由区里裁定。")
+    return await _change_lead(uow, access, Action.RULE, raw)
+
+
+async def _change_lead(
+    uow: UnitOfWork, access: TaskAccess, action: Action, raw: Mapping[str, str]
+) -> Task:
+    task = access.task
+    now = utcnow()
+    note = raw.get("note", "").strip()[:500]
+    new_lead = parse_id(raw.get("lead_unit_id", ""))
+    candidates = set(
+        await uow.session.scalars(
+            select(Unit.id).where(
+                Unit.street_id == task.street_id,
+                Unit.active,
+                Unit.kind != UnitKind.STREET_OFFICE,
+                Unit.id != task.assigner_unit_id,
+            )
+        )
+    )
+    if new_lead is None or new_lead not in candidates:
+        raise ValidationFailed({"lead_unit_id": "请选择新的主办单位。"})
+    old = access.lead
+    if old is not None and old.unit_id == new_lead:
+        # The district may rule that the same unit handles it: that is insisting.
+        old.state = AssigneeState.PENDING.value
+        old.insisted = True
+    else:
+        if old is not None:
+            old.state = AssigneeState.RELEASED.value
+            old.open = False
+        existing = next((a for a in task.assignees if a.unit_id == new_lead), None)
+        if existing is not None:
+            existing.role = AssigneeRole.LEAD.value
+            existing.state = AssigneeState.PENDING.value
+            existing.open = True
+        else:
+            row = TaskAssignee(task_id=task.id, unit_id=new_lead, role=AssigneeRole.LEAD.value)
+            row.unit = await _unit(uow, new_lead)
+            uow.session.add(row)
+            task.assignees.append(row)
+    settings = await get_settings(uow, task.street_id)
+    # The deadline stays (the clock started at assignment); the new lead gets its own
+    # acceptance window.
+    task.accept_due_at = now + timedelta(hours=settings["accept_limit_hours"])
+    task.escalated_at = None
+    _move(uow, task, action, now, text=note, unit_id=new_lead)
+    uow.audit(f"task.{action.value}", "task", task.id, note)
+    await notify_units(uow, [new_lead], task, f"交办任务：{task.title}", note)
+    publish_task(uow, task)
+    return task
+
+
+async def insist(uow: UnitOfWork, actor: Actor, task_id: int, version: int, note: str) -> Task:
+    """The assigner keeps the task with the lead unit, saying why."""
+    access = await task_access(uow, actor, task_id)
+    require_action(access, Action.INSIST, version)
+    task = access.task
+    note = note.strip()
+    if not note or len(note) > 500:
+        raise ValidationFailed({"note": "请说明坚持交办的理由（不超过 500 字）。"})
+    if task.escalated_at is not None:
+        raise PermissionDenied("承办单位已对坚持交办提出异议，须由区里裁定，或改派其他单位。")
+    lead = access.lead
+    if lead is not None:
+        lead.state = AssigneeState.PENDING.value
+        lead.insisted = True
+    _move(uow, task, Action.INSIST, utcnow(), text=note, unit_id=lead.unit_id if lead else None)
+    uow.audit("task.insist", "task", task.id, note)
+    if lead is not None:
+        await notify_units(uow, [lead.unit_id], task, f"坚持交办：{task.title}", note)
+    publish_task(uow, task)
+    return task
+
+
+# From a conference decision -------------------------------------------------------------
+
+
+async def create_from_decision(uow: UnitOfWork, decision_id: int) -> Task:
+    """A decided item (议定事项) becomes a task at once: the street office assigns it to the
+    lead and assisting units, due at the end of the decided day."""
+    from domain.models import Decision
+    from domain.tasks.calendar import end_of_day, local_date
+
+    decision = await uow.session.get(Decision, decision_id)
+    if decision is None:
+        raise NotFound("议定事项不存在。")
+    ids = [decision.lead_unit_id] + [int(i) for i in decision.assisting_unit_ids.split(",") if i]
+    units = {u.id: u for u in await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    lead = units[decision.lead_unit_id]
+    office = await street_office(uow, lead.street_id)
+    now = utcnow()
+    calendar = await load_calendar(uow)
+    days = max(1, calendar.working_days_between(local_date(now), decision.deadline))
+    data = TaskInput(
+        title=decision.title[:200],
+        description=f"联席会议议定事项：{decision.title}",
+        location="",
+        lead=lead.id,
+        assisting=[i for i in ids[1:] if i in units],
+        limit_value=days,
+        limit_unit=LimitUnit.WORKING_DAYS,
+        whistle_kind=None,
+        report_minutes=None,
+        admission_item_id=None,
+    )
+    task = await _new_task(
+        uow, lead.street_id, TaskSource.DECISION, office, data, units, decision_id=decision.id
+    )
+    task.created_by_id = decision.created_by_id
+    record(uow, task, TaskEventKind.TRANSITION, action="create", to_state=TaskState.DRAFTED.value)
+    await assign(uow, task, now)
+    # The conference decided a date: that day's end is the deadline, whatever the count says.
+    task.deadline = end_of_day(decision.deadline)
+    task.original_deadline = task.deadline
+    task.accept_due_at = min(task.accept_due_at or task.deadline, task.deadline)
+    publish_task(uow, task)
+    return task
