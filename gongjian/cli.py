@@ -1,4 +1,5 @@
-"""The `gongjian` command: serve, worker, migrate, seed-demo, create-admin, api-token, check."""
+"""The `gongjian` command: serve, worker, migrate, seed-demo, create-admin, api-token,
+calendar-sync, check."""
 
 from __future__ import annotations
 
@@ -194,6 +195,28 @@ def cmd_api_token(args: argparse.Namespace) -> int:
     return int(_with_db(config, run))
 
 
+def cmd_calendar_sync(args: argparse.Namespace) -> int:
+    from domain.tasks.calendar_seed import PACKAGE, package_version
+    from domain.tasks.workcal import sync_package_years
+    from domain.uow import UnitOfWork
+
+    config = _config()
+
+    async def run(factory: Any) -> list[int]:
+        async with UnitOfWork(factory) as uow:
+            added = await sync_package_years(uow)
+            await uow.commit()
+            return added
+
+    added: list[int] = _with_db(config, run)
+    source = f"{PACKAGE} {package_version()}"
+    if added:
+        print(f"已从 {source} 补充 {len(added)} 个年份的节假日安排：{'、'.join(map(str, added))}。")
+    else:
+        print(f"{source} 中的年份均已录入，未作修改（管理员录入的年份从不覆盖）。")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = _config()
     for key, value in config.describe().items():
@@ -260,6 +283,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--name", required=True)
     t.set_defaults(fn=cmd_api_token)
 
+    sub.add_parser(
+        "calendar-sync", help="从 chinesecalendar 补充数据库中缺少的节假日年份"
+    ).set_defaults(fn=cmd_calendar_sync)
     sub.add_parser("check", help="显示配置并检查各项服务").set_defaults(fn=cmd_check)
     return p
 

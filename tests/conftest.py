@@ -69,9 +69,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 
     async def truncate() -> None:
+        from domain.models import CalendarDay, CalendarYear
+        from domain.tasks.calendar_seed import package_exceptions, package_note, package_years
+
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # The working-day calendar is reference data the migration seeds: put it back
+            # (as the migration does, without an audit entry), so both backends start from
+            # what a freshly migrated database holds.
+            years = package_years()
+            await conn.execute(
+                CalendarYear.__table__.insert(),
+                [{"year": y, "source": "chinesecalendar", "note": package_note()} for y in years],
+            )
+            await conn.execute(
+                CalendarDay.__table__.insert(),
+                [
+                    {"day": d.day, "workday": d.workday, "name": d.name}
+                    for y in years
+                    for d in package_exceptions(y)
+                ],
+            )
         await engine.dispose()
 
     asyncio.run(truncate())
