@@ -387,6 +387,7 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         s.add(StreetSetting(street_id=by_name["长安街道"].id, key="meetings_per_year", value="6"))
         await s.flush()
         await _seed_conferences(s, by_name, units)
+        await _seed_admission(s, by_name, units)
         if meetings:
             await _seed_sessions(uow, by_name, units)
         uow.audit("demo.seed", "system", "", "载入演示数据")
@@ -432,6 +433,85 @@ async def _seed_conferences(
             s.add(
                 Rotation(conference_id=conference.id, year=2026, unit_id=units["和平区人民医院"].id)
             )
+
+
+async def _seed_admission(
+    s: AsyncSession, by_name: dict[str, Organization], units: dict[str, Unit]
+) -> None:
+    """新华街道's community admission catalogue (社区事务准入目录): matters admitted over the
+    past months, and one department's application waiting for review."""
+    from domain.models import AdmissionItem  # kept here: this demo section is self-contained
+
+    users = {u.username: u for u in await s.scalars(select(User))}
+    street = by_name["新华街道"]
+    now = utcnow()
+    # (title, category, basis, description, applicant unit or None for the street, days ago)
+    admitted = [
+        (
+            "背街小巷环境卫生巡查与问题上报",
+            "城市管理",
+            "《城市市容和环境卫生管理条例》；区背街小巷环境精细化整治工作方案",
+            "社区网格员每周巡查辖区背街小巷，发现乱堆乱放、私搭乱建等问题拍照上报执法队，不承担执法。",
+            "区城管执法局新华街道执法队",
+            120,
+        ),
+        (
+            "困难群众救助申请受理与初审转报",
+            "民政服务",
+            "《社会救助暂行办法》第十一条",
+            "受理居民最低生活保障、特困供养申请，协助入户调查，材料初审后转报街道。",
+            None,
+            100,
+        ),
+        (
+            "65岁以上老年人健康体检通知与组织",
+            "卫生健康",
+            "《国家基本公共卫生服务规范（第三版）》老年人健康管理服务规范",
+            "每年通知辖区老年人参加免费体检，协助社区卫生服务中心安排时间和场地。",
+            "区卫生健康委员会",
+            90,
+        ),
+        (
+            "矛盾纠纷排查与人民调解",
+            "综合治理",
+            "《中华人民共和国人民调解法》第八条",
+            "社区人民调解委员会每月排查矛盾纠纷，调解邻里纠纷，重大纠纷及时报告派出所和街道。",
+            "新华派出所",
+            60,
+        ),
+    ]
+    # Only the street and the enforcement team have demo users who could have applied.
+    applied_by = {None: "secretary", "区城管执法局新华街道执法队": "dept"}
+    for title, category, basis, description, applicant, days in admitted:
+        by = applied_by.get(applicant)
+        s.add(
+            AdmissionItem(
+                street_id=street.id,
+                title=title,
+                category=category,
+                basis=basis,
+                description=description,
+                applicant_unit_id=units[applicant].id if applicant else None,
+                applied_by_id=users[by].id if by else None,
+                state="admitted",
+                reviewed_by_id=users["secretary"].id,
+                reviewed_at=now - timedelta(days=days - 3),
+                created_at=now - timedelta(days=days),
+            )
+        )
+    s.add(
+        AdmissionItem(
+            street_id=street.id,
+            title="住宅小区电动自行车违规停放充电排查",
+            category="安全生产",
+            basis="《高层民用建筑消防安全管理规定》第三十七条",
+            description="社区每月配合执法队排查楼道、门厅内电动自行车停放和飞线充电，登记后移交执法队处理。",
+            applicant_unit_id=units["区城管执法局新华街道执法队"].id,
+            applied_by_id=users["dept"].id,
+            state="applied",
+            created_at=now - timedelta(days=2),
+        )
+    )
 
 
 async def _seed_sessions(
