@@ -392,6 +392,11 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
             await _seed_sessions(uow, by_name, units)
         uow.audit("demo.seed", "system", "", "载入演示数据")
         await uow.commit()
+    if meetings:
+        # Tasks go through the real services as the demo users, after the base data exists.
+        from gongjian.demo_tasks import seed_demo_tasks
+
+        await seed_demo_tasks(factory)
     return True
 
 

@@ -41,6 +41,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_street_assigned", "street_id", "assigned_at"),
         Index("ix_tasks_updated", "updated_at", "id"),
+        # The assigner's worklist: what waits for its review or decision.
+        Index("ix_tasks_assigner_state", "assigner_unit_id", "state"),
         Index(
             "ix_tasks_open_deadline",
             "deadline",
