@@ -13,6 +13,7 @@ from adapters.db import make_engine, make_session_factory
 from adapters.jobs import ArqJobRunner, InlineJobRunner, JobRunner
 from adapters.live.service import LiveService
 from gongjian.config import Config, load_config
+from web.api.errors import API_PREFIX
 from web.auth_mw import AuthMiddleware
 from web.errors import EXCEPTION_HANDLERS, csrf_rejected
 from web.live import EventRenderer, render_presence
@@ -50,13 +51,16 @@ def create_app(
         Middleware(SecurityHeadersMiddleware, hsts=config.secure_cookies),
         # Auth before CSRF so that a refused request still renders with the user's navigation.
         Middleware(
-            AuthMiddleware, session_factory=session_factory, skip_prefixes=("/static/", "/healthz")
+            AuthMiddleware,
+            session_factory=session_factory,
+            skip_prefixes=("/static/", "/healthz", API_PREFIX + "/"),
         ),
         Middleware(
             CSRFMiddleware,
             secret=config.secret_key,
             secure=config.secure_cookies,
             on_reject=csrf_rejected,
+            exempt_prefixes=(API_PREFIX + "/",),
         ),
     ]
     app = Starlette(

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, ValidationFailed
+from web.api.errors import error_response as api_error_response
+from web.api.errors import is_api_path
 from web.deps import LoginRequired
 from web.htmx import htmx, hx_redirect
 from web.security import set_security_headers
@@ -36,6 +38,9 @@ DEFAULT_MESSAGES = {
 
 
 def render_error(request: Request, status: int, message: str | None = None) -> Response:
+    if is_api_path(request.url.path):
+        # Machine clients get the API's JSON error shape, never a page.
+        return api_error_response(status, message)
     templates = request.app.state.templates
     title = TITLES.get(status, "出错了")
     context = {

@@ -93,9 +93,7 @@ async def acting_units(uow: UnitOfWork, actor: Actor) -> list[Unit]:
         ids |= units_acted_for(actor, {c: u for c, u in rows if c is not None})
     if not ids:
         return []
-    return list(
-        await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name))
-    )
+    return list(await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
 
 
 async def my_tasks(uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> MyTasks:
@@ -239,9 +237,7 @@ async def street_tasks(
         query = query.where(Task.source == filters.source)
     if filters.unit_id:
         query = query.where(
-            Task.id.in_(
-                select(TaskAssignee.task_id).where(TaskAssignee.unit_id == filters.unit_id)
-            )
+            Task.id.in_(select(TaskAssignee.task_id).where(TaskAssignee.unit_id == filters.unit_id))
         )
     if filters.q:
         query = query.where(Task.title.contains(filters.q, autoescape=True))
@@ -326,7 +322,8 @@ async def task_page(uow: UnitOfWork, actor: Actor, task_id: int) -> TaskPage:
     names[task.assigner_unit_id] = task.assigner_unit.name
     candidates: list[Unit] = []
     actions = allowed_actions(access.state, access.parties)
-    if {Action.REASSIGN, Action.RULE} & set(actions):
+    needs_lead = Action.ASSIGN in actions and access.lead is None
+    if needs_lead or {Action.REASSIGN, Action.RULE} & set(actions):
         candidates = list(
             await s.scalars(
                 select(Unit)

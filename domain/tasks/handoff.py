@@ -376,9 +376,49 @@ def _move(
             a.done_at = now
 
 
-async def assign_draft(uow: UnitOfWork, actor: Actor, task_id: int, version: int) -> Task:
+async def assign_draft(
+    uow: UnitOfWork,
+    actor: Actor,
+    task_id: int,
+    version: int,
+    raw: Mapping[str, str] | None = None,
+    assisting: Sequence[str] = (),
+) -> Task:
+    """Assign a draft. A draft without handling units (a 12345 work order that came in
+    through the API) is dispatched here: the street chooses the lead and assisting units."""
     access = await task_access(uow, actor, task_id)
     require_action(access, Action.ASSIGN, version)
+    task = access.task
+    if access.lead is None:
+        raw = raw or {}
+        candidates = {
+            u.id: u
+            for u in await uow.session.scalars(
+                select(Unit).where(
+                    Unit.street_id == task.street_id,
+                    Unit.active,
+                    Unit.kind != UnitKind.STREET_OFFICE,
+                    Unit.id != task.assigner_unit_id,
+                )
+            )
+        }
+        lead = parse_id(raw.get("lead_unit_id", ""))
+        if lead is None or lead not in candidates:
+            raise ValidationFailed({"lead_unit_id": "请选择主办单位后再交办。"})
+        helpers = sorted(
+            {i for i in (parse_id(a) for a in assisting) if i in candidates and i != lead}
+        )
+        rows = [TaskAssignee(task_id=task.id, unit_id=lead, role=AssigneeRole.LEAD.value)]
+        rows += [
+            TaskAssignee(task_id=task.id, unit_id=h, role=AssigneeRole.ASSIST.value)
+            for h in helpers
+        ]
+        for row in rows:
+            row.unit = candidates[row.unit_id]
+            uow.session.add(row)
+            task.assignees.append(row)
+        if any(candidates[r.unit_id].kind == UnitKind.COMMUNITY for r in rows):
+            task.outside_admission = task.admission_item_id is None
     await assign(uow, access.task)
     uow.audit("task.assign", "task", task_id, access.task.title)
     publish_task(uow, access.task)

@@ -70,9 +70,7 @@ async def test_the_whole_handoff_through_the_pages(
     assert await _state(dept, task_id) == "已交办"
 
     version = await _version(dept, task_id)
-    r = await dept.post(
-        f"/tasks/{task_id}/accept", {"unit_id": str(dept_unit), "version": version}
-    )
+    r = await dept.post(f"/tasks/{task_id}/accept", {"unit_id": str(dept_unit), "version": version})
     assert r.status_code == 303
     assert await _state(dept, task_id) == "已签收"
 
@@ -161,7 +159,9 @@ async def test_stale_page_is_refused_with_a_message_and_nothing_changes(
     )
     task_id = _task_id(r)
     version = await _version(secretary, task_id)
-    assert (await supervisor.post(f"/tasks/{task_id}/assign", {"version": version})).status_code == 303
+    assert (
+        await supervisor.post(f"/tasks/{task_id}/assign", {"version": version})
+    ).status_code == 303
     r = await secretary.post(f"/tasks/{task_id}/assign", {"version": version})
     assert r.status_code == 409
     assert "不能交办" in soup(r).select_one("#task-error").get_text()  # type: ignore[union-attr]
@@ -170,9 +170,7 @@ async def test_stale_page_is_refused_with_a_message_and_nothing_changes(
         assert task is not None and task.state == "assigned" and task.version == 2
 
 
-async def test_new_task_form_keeps_input_and_explains(
-    web_app: Starlette, browser: Browser
-) -> None:
+async def test_new_task_form_keeps_input_and_explains(web_app: Starlette, browser: Browser) -> None:
     await browser.login("secretary")
     street = await org_id(web_app, "新华街道")
     before = await count(web_app, Task)
@@ -203,3 +201,38 @@ async def test_people_outside_the_task_cannot_see_or_act(
     assert (await other.get(f"/streets/{street}/tasks")).status_code == 403
     r = await other.post(f"/tasks/{task_id}/close", {"version": "1"})
     assert r.status_code == 404
+
+
+async def test_a_hotline_draft_is_dispatched_by_choosing_the_lead(
+    web_app: Starlette, browser: Browser
+) -> None:
+    from domain.services.api_tokens import create_token
+    from domain.tasks.external import create_from_work_order
+    from domain.uow import UnitOfWork
+
+    async with UnitOfWork(web_app.state.session_factory) as work:
+        issued = await create_token(work, "12345 热线")
+        task, created = await create_from_work_order(
+            work,
+            issued.token,
+            {
+                "external_id": "GD-2026-0001",
+                "title": "春晖路夜间施工噪声扰民",
+                "street": "新华街道",
+            },
+        )
+        await work.commit()
+    assert created and task.state == "drafted"
+    await browser.login("secretary")
+    page = soup(await browser.get(f"/tasks/{task.id}"))
+    assert page.select_one("#f-dispatch-lead") is not None
+    version = await _version(browser, task.id)
+    r = await browser.post(f"/tasks/{task.id}/assign", {"version": version})
+    assert r.status_code == 400
+    assert "请选择主办单位" in soup(r).get_text()
+    dept = await unit_id(web_app, DEPT)
+    r = await browser.post(
+        f"/tasks/{task.id}/assign", {"version": version, "lead_unit_id": str(dept)}
+    )
+    assert r.status_code == 303
+    assert await _state(browser, task.id) == "已交办"

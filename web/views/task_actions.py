@@ -28,6 +28,7 @@ from web.views.tasks import render_task
 POST = ["POST"]
 Handler = Callable[[UnitOfWork, Actor, int, dict[str, str], Attachment | None], Awaitable[None]]
 
+
 async def _attachment(request: Request) -> Attachment | None:
     form = await request.form()
     upload = form.get("attachment")
@@ -47,7 +48,9 @@ def _unit(data: dict[str, str]) -> int:
     return int_param(data.get("unit_id"))
 
 
-def action(name: str, handler: Handler, files: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def action(
+    name: str, handler: Handler, files: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         actor = require_actor(request)
         task_id = request.path_params["task_id"]
@@ -64,23 +67,34 @@ def action(name: str, handler: Handler, files: bool = False) -> Callable[[Reques
     return endpoint
 
 
-async def _assign(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
-    await handoff_svc.assign_draft(w, a, t, int_param(d.get("version")))
+async def _assign(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
+    assisting = [x for x in d.get("assisting_ids", "").split(",") if x]
+    await handoff_svc.assign_draft(w, a, t, int_param(d.get("version")), d, assisting)
 
 
-async def _accept(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _accept(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await handling.accept(w, a, t, _unit(d), _version(d))
 
 
-async def _return(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _return(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await handling.request_return(w, a, t, _unit(d), _version(d), d)
 
 
-async def _reassign(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _reassign(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await handoff_svc.reassign(w, a, t, int_param(d.get("version")), d)
 
 
-async def _insist(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _insist(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await handoff_svc.insist(w, a, t, int_param(d.get("version")), d.get("note", ""))
 
 
@@ -88,7 +102,9 @@ async def _rule(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachme
     await handoff_svc.rule_dispute(w, a, t, int_param(d.get("version")), d)
 
 
-async def _progress(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], f: Attachment | None) -> None:
+async def _progress(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], f: Attachment | None
+) -> None:
     await handling.report_progress(w, a, t, _unit(d), d, f)
 
 
@@ -96,18 +112,24 @@ async def _report(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], f: Attachm
     await handling.report_result(w, a, t, _unit(d), _version(d), d, f)
 
 
-async def _extension(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _extension(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await handling.request_extension(w, a, t, _unit(d), _version(d), d)
 
 
-async def _decide(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _decide(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     approve = d.get("decision") == "approve"
     if d.get("decision") not in ("approve", "refuse"):
         raise ValidationFailed({"decision": "请选择同意或不同意。"})
     await handling.decide_extension(w, a, t, _version(d), approve, d.get("note", ""))
 
 
-async def _review(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _review(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     if d.get("decision") not in ("pass", "fail"):
         raise ValidationFailed({"decision": "请选择审核通过或退回重办。"})
     await review.review(w, a, t, _version(d), d.get("decision") == "pass", d.get("note", ""))
@@ -121,11 +143,15 @@ async def _close(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachm
     await review.close(w, a, t, _version(d))
 
 
-async def _archive(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _archive(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await review.archive(w, a, t, _version(d))
 
 
-async def _comment(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
+async def _comment(
+    w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
+) -> None:
     await review.comment(w, a, t, d.get("text", ""))
 
 
@@ -138,8 +164,9 @@ async def attachment(request: Request) -> Response:
         await task_access(work, actor, task_id)
         row = (
             await work.session.execute(
-                select(TaskReport.attachment_name, TaskReport.attachment_type, TaskReport.attachment)
-                .where(TaskReport.id == report_id, TaskReport.task_id == task_id)
+                select(
+                    TaskReport.attachment_name, TaskReport.attachment_type, TaskReport.attachment
+                ).where(TaskReport.id == report_id, TaskReport.task_id == task_id)
             )
         ).first()
     if row is None or row.attachment is None:
@@ -175,7 +202,5 @@ ROUTES: list[BaseRoute] = [
     _route("close", "close", _close),
     _route("archive", "archive", _archive),
     _route("comment", "comment", _comment),
-    Route(
-        "/tasks/{task_id:id}/reports/{report_id:id}/attachment", attachment, methods=["GET"]
-    ),
+    Route("/tasks/{task_id:id}/reports/{report_id:id}/attachment", attachment, methods=["GET"]),
 ]
