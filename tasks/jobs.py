@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from domain.models.base import utcnow
 from domain.services import auth, live_events
+from domain.tasks import supervision
 from domain.uow import UnitOfWork
 
 log = logging.getLogger("gongjian.jobs")
@@ -35,9 +37,51 @@ async def purge_events(ctx: dict[str, Any]) -> int:
 
 EVENT_RETENTION = timedelta(days=3)
 
+
+async def supervise_tasks(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Issue the supervision notices now due (督办); idempotent. `now` for tests."""
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        run = await supervision.run_supervision(uow, now or utcnow())
+        await uow.commit()
+    log.info("supervise_tasks scanned %d open tasks, issued %d", run.scanned, run.issued_count)
+    return run.issued_count
+
+
+async def send_task_digests(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Each unit's daily digest of waiting work, once a day from 08:00 Beijing time. Runs
+    hourly: the first run after eight sends, the others find the day's records."""
+    now = now or utcnow()
+    day = supervision.digest_day(now)
+    if day is None:
+        return 0
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        sent = await supervision.send_digests(uow, day, now)
+        await uow.commit()
+    log.info("send_task_digests sent %d digests for %s", sent, day)
+    return sent
+
+
+async def archive_closed_tasks(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Archive tasks closed (销号) at least 30 days ago, a batch per transaction."""
+    now = now or utcnow()
+    total = 0
+    while True:
+        async with UnitOfWork(ctx["session_factory"]) as uow:
+            done = await supervision.archive_closed(uow, now)
+            await uow.commit()
+        total += done
+        if done < supervision.BATCH:
+            break
+    log.info("archive_closed_tasks archived %d tasks", total)
+    return total
+
+
 # name → (function, period in seconds) for the periodic schedule in both runners.
 PERIODIC: dict[str, tuple[Any, int]] = {
     "purge_sessions": (purge_sessions, 3600),
     "purge_events": (purge_events, 3600),
+    "supervise_tasks": (supervise_tasks, 300),
+    "send_task_digests": (send_task_digests, 3600),
+    "archive_closed_tasks": (archive_closed_tasks, 86400),
 }
 JOBS = {name: fn for name, (fn, _period) in PERIODIC.items()}

@@ -8,8 +8,16 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from adapters.db import make_engine, make_session_factory
+from domain.tasks.calendar import BEIJING
 from gongjian.config import load_config
-from tasks.jobs import JOBS, purge_events, purge_sessions
+from tasks.jobs import (
+    JOBS,
+    archive_closed_tasks,
+    purge_events,
+    purge_sessions,
+    send_task_digests,
+    supervise_tasks,
+)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -37,7 +45,13 @@ class WorkerSettings:
     cron_jobs = [
         cron(purge_sessions, minute=17, unique=True),  # type: ignore[arg-type]
         cron(purge_events, minute=47, unique=True),  # type: ignore[arg-type]
+        # Supervision every five minutes; digests hourly (sent once a day, from 08:00);
+        # archiving at night. Hours are Beijing time (`timezone` below).
+        cron(supervise_tasks, minute=set(range(0, 60, 5)), unique=True),  # type: ignore[arg-type]
+        cron(send_task_digests, minute=3, unique=True),  # type: ignore[arg-type]
+        cron(archive_closed_tasks, hour=3, minute=33, unique=True),  # type: ignore[arg-type]
     ]
+    timezone = BEIJING
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5

@@ -50,8 +50,13 @@ CONFERENCE_REGIONS = {
     "session.replied": "session-replies",
     "topic.changed": "topic-list conf-topics session-agenda",
 }
+# Regions that show tasks: one task's page, a unit's board, a street's list and dashboard.
+TASK_REGIONS = (
+    "task-page task-board street-tasks supervision-figures supervision-board supervision-overdue"
+    " supervision-units"
+)
 # Regions of the admin pages, which follow every audited change.
-ADMIN_REGIONS = "audit-table user-table org-tree user-grants"
+ADMIN_REGIONS = "audit-table user-table org-tree user-grants calendar-years"
 
 
 def cursor(seq: int, refresh: str = "") -> str:
@@ -103,6 +108,9 @@ class EventRenderer:
                 self.app, session_id, set(event.payload.get("parts", []))
             )
             return cursor(event.seq, refresh) + html
+        if kind == "task.changed":
+            # The task page, boards and worklists, a street's list and its supervision pages.
+            return cursor(event.seq, TASK_REGIONS)
         if kind == "decision.changed":
             return cursor(event.seq, "my-decisions progress-decisions")
         if kind == "minutes.changed":
@@ -112,6 +120,8 @@ class EventRenderer:
             return cursor(event.seq, CONFERENCE_REGIONS[kind])
         if kind == "street.units_changed":
             return cursor(event.seq, STREET_REGIONS)
+        if kind == "admission.changed":
+            return cursor(event.seq, "admission-list admission-item")
         if kind == "street.settings_changed":
             return cursor(event.seq, "street-settings")
         if kind == "audit.appended":

@@ -7,16 +7,23 @@ from starlette.staticfiles import StaticFiles
 
 import web.convertors  # noqa: F401  (registers the `id` path convertor)
 from gongjian.config import PROJECT_ROOT
+from web.api import mount as api_mount
 from web.live import live_socket
 from web.views import (
     admin_audit,
+    admin_calendar,
     admin_orgs,
     admin_users,
+    admission,
     auth,
     dashboard,
     health,
     notifications,
     street_settings,
+    supervision,
+    task_actions,
+    task_ledger,
+    tasks,
     unit_import,
     units,
 )
@@ -32,6 +39,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", dashboard.home, methods=GET, name="home"),
         Route("/healthz", health.healthz, methods=GET, name="healthz"),
+        api_mount(),  # /api/v1: JSON for machine clients (bearer tokens)
         Route("/login", auth.login_page, methods=GET, name="login"),
         Route("/login", auth.login_submit, methods=POST),
         Route("/logout", auth.logout, methods=POST, name="logout"),
@@ -79,5 +87,11 @@ def routes() -> list[BaseRoute]:
         *conference_prepare.ROUTES,
         *conference_room.ROUTES,
         *conference_minutes.ROUTES,
+        *admin_calendar.ROUTES,
+        *tasks.ROUTES,
+        *task_actions.ROUTES,
+        *task_ledger.ROUTES,
+        *admission.ROUTES,
+        *supervision.ROUTES,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]
