@@ -168,6 +168,28 @@ def counting(app):  # type: ignore[no-untyped-def]
         event.remove(sync_engine, "before_cursor_execute", on_execute)
 
 
+@contextmanager
+def timing(app):  # type: ignore[no-untyped-def]
+    """Milliseconds per statement, to name the one that grows."""
+    spent: list[tuple[float, str]] = []
+    started: dict[int, float] = {}
+
+    def before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        started[id(cursor)] = time.perf_counter()
+
+    def after(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        spent.append(((time.perf_counter() - started.pop(id(cursor), 0)) * 1000, statement))
+
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", before)
+    event.listen(sync_engine, "after_cursor_execute", after)
+    try:
+        yield spent
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", before)
+        event.remove(sync_engine, "after_cursor_execute", after)
+
+
 async def client_for(app, username: str) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),
@@ -192,6 +214,7 @@ async def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--verbose", action="store_true", help="name the slowest statements")
     args = parser.parse_args()
     from web.app import create_app
 
@@ -207,9 +230,11 @@ async def main() -> None:
             await fill(url, n)
             print(f"filled {key}: {n:,} tasks in {time.perf_counter() - started:.1f} s", flush=True)
             apps[key] = create_app(make_config(url), run_jobs=False)
-        async with apps["small"].router.lifespan_context(apps["small"]):
-            async with apps["large"].router.lifespan_context(apps["large"]):
-                await measure(apps, args.rounds)
+        async with (
+            apps["small"].router.lifespan_context(apps["small"]),
+            apps["large"].router.lifespan_context(apps["large"]),
+        ):
+            await measure(apps, args.rounds, args.verbose)
     finally:
         for app in apps.values():
             await app.state.engine.dispose()
@@ -218,19 +243,20 @@ async def main() -> None:
                 await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def measure(apps, rounds: int) -> None:  # type: ignore[no-untyped-def]
+async def measure(apps, rounds: int, verbose: bool = False) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from domain.models import Organization, Unit
 
     async with apps["small"].state.session_factory() as s:
         street = await s.scalar(select(Organization.id).where(Organization.name == "新华街道"))
+        district = await s.scalar(select(Organization.id).where(Organization.name == "和平区"))
         dept = await s.scalar(select(Unit.id).where(Unit.name == "区城管执法局新华街道执法队"))
     pages = [
         ("督办看板 (secretary)", "secretary", f"/streets/{street}/supervision"),
         ("任务看板 (department)", "dept", "/tasks"),
         ("全街道任务列表", "secretary", f"/streets/{street}/tasks"),
-        ("区级督办汇总 (district)", "district", "/supervision"),
+        ("区级督办汇总 (district)", "district", f"/districts/{district}/supervision"),
     ]
     del dept
     clients = {
@@ -261,6 +287,11 @@ async def measure(apps, rounds: int) -> None:  # type: ignore[no-untyped-def]
             large = statistics.median(times["large"])
             q = f"{queries['small']}/{queries['large']}"
             print(f"{title:<28}{small:>10.1f}{large:>10.1f}{large / small:>8.2f}{q:>12}")
+            if verbose:
+                with timing(apps["large"]) as spent:
+                    await clients[("large", user)].get(url)
+                for ms, sql in sorted(spent, reverse=True)[:2]:
+                    print(f"    {ms:7.1f} ms  {' '.join(sql.split())[:160]}")
     for c in clients.values():
         await c.aclose()
 

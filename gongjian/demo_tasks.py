@@ -17,7 +17,7 @@ from domain.enums import TaskSource
 from domain.models import Decision, Organization, RoleGrant, Task, Unit, User
 from domain.permissions import Actor
 from domain.services.auth import actor_from_user
-from domain.tasks import handling, review
+from domain.tasks import handling
 from domain.tasks.calendar import local_date
 from domain.tasks.handoff import create_from_decision, create_task
 from domain.uow import UnitOfWork
@@ -81,7 +81,7 @@ async def seed_demo_tasks(factory: Factory) -> None:
     # Waiting for the department to accept.
     await _as(
         factory, "secretary", create_task, street, TaskSource.ASSIGNMENT,
-        form("清理春晖路共享单车乱停放", dept, description="早高峰春晖路地铁口单车堆积，影响通行。"),
+        form("清理春晖路共享单车乱停放", dept, description="早高峰地铁口单车堆积。"),
         [str(market)], assign_now=True,
     )  # fmt: skip
     # Accepted and in progress.

@@ -60,7 +60,8 @@ def test_assign_accept_report_review_rate(server: LiveServer, chromium) -> None:
 
     # The department's board shows the new task without a reload.
     dept.wait_for_function(
-        "() => document.querySelector('[data-col=to-accept]').innerText.includes('整治春晖路占道经营')",
+        "() => document.querySelector('[data-col=to-accept]').innerText"
+        ".includes('整治春晖路占道经营')",
         timeout=8_000,
     )
     assert dept.evaluate("() => window.__noReload") is True
