@@ -65,9 +65,17 @@ async def seed_demo_tasks(factory: Factory) -> None:
 
     async with UnitOfWork(factory) as uow:
         decisions = list(await uow.session.scalars(select(Decision.id).order_by(Decision.id)))
-        for decision_id in decisions:
-            await create_from_decision(uow, decision_id)
+        decision_tasks = [await create_from_decision(uow, d) for d in decisions]
         await uow.commit()
+    # The enforcement team took up its decision and reported on it (the decision follows).
+    for task in decision_tasks:
+        if any(a.unit_id == dept and a.role == "lead" for a in task.assignees):
+            await _as(factory, "dept", handling.accept, task.id, dept, None)
+            await _as(
+                factory, "dept", handling.report_progress, task.id, dept,
+                {"body": "已完成春晖路、东湖路两条背街小巷首轮整治，本月通报已印发。",
+                 "percent": "35"},
+            )  # fmt: skip
 
     def form(title: str, lead: int, days: int = 5, **extra: str) -> dict[str, str]:
         return {
