@@ -56,6 +56,13 @@ class Task(Base):
             sqlite_where=text(OPEN_STATES_SQL),
             postgresql_where=text(OPEN_STATES_SQL),
         ),
+        # The daily archive job looks for tasks closed long enough ago.
+        Index(
+            "ix_tasks_closed_out",
+            "closed_at",
+            sqlite_where=text("state = 'closed_out'"),
+            postgresql_where=text("state = 'closed_out'"),
+        ),
         # An external work order is created once, however often the caller retries.
         UniqueConstraint("api_token_id", "external_id", name="uq_tasks_external"),
     )
@@ -128,6 +135,14 @@ class TaskAssignee(Base):
         # A unit's board: its open tasks, then its recent done ones.
         Index("ix_task_assignees_unit_open", "unit_id", "open", "task_id"),
         Index("ix_task_assignees_unit_done", "unit_id", "done_at"),
+        # Period figures join a month of tasks to their handling units: on PostgreSQL this
+        # covering index makes that an index-only lookup per task instead of a scan of
+        # every assignee ever (which grows with the whole history).
+        Index(
+            "ix_task_assignees_task_cover",
+            "task_id",
+            postgresql_include=["unit_id", "role", "state", "accepted_at", "return_reason"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
