@@ -396,10 +396,12 @@ async def _announce(
         table = Task.__table__
         assert isinstance(table, Table)
         # Guarded by the deadline read: an extension approved meanwhile keeps its fresh start.
+        # `updated_at` moves (the API's change feed shows the new colour); `version` does not,
+        # so a user acting on the task at the same moment is not refused because of the clock.
         await s.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"), table.c.deadline == bindparam("b_deadline"))
-            .values(notice_level=bindparam("b_level")),
+            .values(notice_level=bindparam("b_level"), updated_at=now),
             colours,
         )
 
