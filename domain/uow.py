@@ -64,6 +64,10 @@ class UnitOfWork:
         finally:
             await session.close()
             self._session = None
+        if isinstance(exc, StaleDataError):
+            # An autoflush inside a query met a row someone else changed first: the same
+            # refusal as at commit, whatever statement happened to flush.
+            raise Conflict() from None
 
     async def commit(self) -> None:
         if self._audited:

@@ -64,7 +64,9 @@ def is_assigner(actor: Actor, task: Task) -> bool:
 
 def resolve(actor: Actor, task: Task) -> TaskAccess:
     """Parties from the loaded task (assignees with their units, assigner unit)."""
-    current = [a for a in task.assignees if a.state != AssigneeState.RELEASED]
+    # A draft is the assigner's alone: its handling units neither see nor act on it yet.
+    drafted = task.state == TaskState.DRAFTED
+    current = [a for a in task.assignees if a.state != AssigneeState.RELEASED and not drafted]
     community_units = {
         a.unit.community_id: a.unit_id
         for a in task.assignees
@@ -80,7 +82,7 @@ def resolve(actor: Actor, task: Task) -> TaskAccess:
             parties.add(Party.LEAD if a.role == "lead" else Party.ASSISTANT)
     if task.street_id in actor.district_street_ids:
         parties.add(Party.DISTRICT)
-    was_handler = any(a.unit_id in mine for a in task.assignees)
+    was_handler = not drafted and any(a.unit_id in mine for a in task.assignees)
     street_staff = task.street_id in actor.streets_with(*STREET_STAFF)
     can_read = bool(parties) or was_handler or street_staff or actor.is_admin
     return TaskAccess(task, frozenset(parties), acting, can_read)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from domain.conference.access import units_acted_for
-from domain.enums import AssigneeState, Role, TaskState, UnitKind
+from domain.enums import AssigneeState, Role, TaskSource, TaskState, UnitKind
 from domain.errors import NotFound, PermissionDenied
 from domain.models import (
     ExtensionRequest,
@@ -29,6 +29,7 @@ from domain.models.base import utcnow
 from domain.parsing import is_row_id
 from domain.permissions import Actor
 from domain.tasks.access import STREET_STAFF, TaskAccess, task_access
+from domain.tasks.handoff import DEFAULT_HANDLER_KINDS, HANDLER_KINDS
 from domain.tasks.machine import Action, allowed_actions
 from domain.tasks.workcal import calendar_warning, load_calendar
 from domain.uow import UnitOfWork
@@ -330,7 +331,9 @@ async def task_page(uow: UnitOfWork, actor: Actor, task_id: int) -> TaskPage:
                 .where(
                     Unit.street_id == task.street_id,
                     Unit.active,
-                    Unit.kind != UnitKind.STREET_OFFICE,
+                    Unit.kind.in_(
+                        HANDLER_KINDS.get(TaskSource(task.source), DEFAULT_HANDLER_KINDS)
+                    ),
                     Unit.id != task.assigner_unit_id,
                 )
                 .order_by(Unit.kind, Unit.name)

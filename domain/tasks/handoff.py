@@ -40,6 +40,17 @@ from domain.tasks.workcal import load_calendar
 from domain.uow import UnitOfWork
 
 MAX_ASSISTING = 20
+# Who may handle a task, by where it came from: a whistle summons departments, a
+# department hands work down to communities; the street assigns to any unit.
+DEFAULT_HANDLER_KINDS = [
+    UnitKind.DEPARTMENT.value,
+    UnitKind.STATIONED.value,
+    UnitKind.COMMUNITY.value,
+]
+HANDLER_KINDS = {
+    TaskSource.WHISTLE: [UnitKind.DEPARTMENT.value],
+    TaskSource.DEPT_HANDOFF: [UnitKind.COMMUNITY.value],
+}
 
 
 @dataclass(frozen=True)
@@ -83,16 +94,12 @@ async def task_form(uow: UnitOfWork, actor: Actor, street_id: int, source: TaskS
         )
         if assigner is None:
             raise PermissionDenied("只有本街道职能部门的联络员可以向社区下派任务。")
-        kinds = [UnitKind.COMMUNITY.value]
+        kinds = HANDLER_KINDS[source]
     elif source in (TaskSource.ASSIGNMENT, TaskSource.WHISTLE):
         if street_id not in actor.streets_with(*STREET_STAFF):
             raise PermissionDenied("只有本街道书记或督办员可以交办任务、吹哨。")
         assigner = await street_office(uow, street_id)
-        kinds = (
-            [UnitKind.DEPARTMENT.value]
-            if source is TaskSource.WHISTLE
-            else [UnitKind.DEPARTMENT.value, UnitKind.STATIONED.value, UnitKind.COMMUNITY.value]
-        )
+        kinds = HANDLER_KINDS.get(source, DEFAULT_HANDLER_KINDS)
     else:
         raise PermissionDenied("这类任务不能在此创建。")
     handlers = list(
@@ -463,18 +470,22 @@ async def _change_lead(
     now = utcnow()
     note = raw.get("note", "").strip()[:500]
     new_lead = parse_id(raw.get("lead_unit_id", ""))
-    candidates = set(
-        await uow.session.scalars(
-            select(Unit.id).where(
+    kinds = HANDLER_KINDS.get(TaskSource(task.source), DEFAULT_HANDLER_KINDS)
+    candidates = {
+        u.id: u
+        for u in await uow.session.scalars(
+            select(Unit).where(
                 Unit.street_id == task.street_id,
                 Unit.active,
-                Unit.kind != UnitKind.STREET_OFFICE,
+                Unit.kind.in_(kinds),
                 Unit.id != task.assigner_unit_id,
             )
         )
-    )
+    }
     if new_lead is None or new_lead not in candidates:
         raise ValidationFailed({"lead_unit_id": "请选择新的主办单位。"})
+    if candidates[new_lead].kind == UnitKind.COMMUNITY and task.admission_item_id is None:
+        task.outside_admission = True
     old = access.lead
     if old is not None and old.unit_id == new_lead:
         # The district may rule that the same unit handles it: that is insisting.

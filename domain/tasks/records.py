@@ -6,9 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from domain.conference.access import users_acting_for
-from domain.enums import AssigneeState, FollowState, TaskEventKind, TaskState
-from domain.models import Decision, Task, TaskEvent
+from domain.enums import AssigneeState, FollowState, Role, TaskEventKind, TaskState, UnitKind
+from domain.models import Decision, RoleGrant, Task, TaskEvent, Unit, User
+from domain.models.base import utcnow
 from domain.services.notifications import notify
 from domain.topics import street_topic, unit_topic
 from domain.uow import UnitOfWork
@@ -50,8 +53,8 @@ def record(
         text=text,
         data=data,
     )
-    if at is not None:
-        event.at = at
+    # Taken now, not at flush: the timeline's moments follow the order of its events.
+    event.at = at or utcnow()
     uow.session.add(event)
     return event
 
@@ -69,10 +72,37 @@ def publish_task(uow: UnitOfWork, task: Task) -> None:
         uow.publish(unit_topic(unit_id), TASK_CHANGED, task_id=task.id)
 
 
+async def users_for_units(uow: UnitOfWork, units: Iterable[int]) -> set[int]:
+    """Who speaks for these units: liaisons and community secretaries, and for a street
+    office (the assigner of the street's tasks) the street's secretaries and supervisors."""
+    ids = set(units)
+    users = await users_acting_for(uow, ids)
+    streets = set(
+        await uow.session.scalars(
+            select(Unit.street_id).where(
+                Unit.id.in_(ids), Unit.kind == UnitKind.STREET_OFFICE.value
+            )
+        )
+    )
+    if streets:
+        users |= set(
+            await uow.session.scalars(
+                select(RoleGrant.user_id)
+                .join(User, User.id == RoleGrant.user_id)
+                .where(
+                    RoleGrant.organization_id.in_(streets),
+                    RoleGrant.role.in_([Role.STREET_SECRETARY.value, Role.SUPERVISOR.value]),
+                    User.active,
+                )
+            )
+        )
+    return users
+
+
 async def notify_units(
     uow: UnitOfWork, units: Iterable[int], task: Task, title: str, body: str = ""
 ) -> None:
-    users = await users_acting_for(uow, units)
+    users = await users_for_units(uow, units)
     if uow.actor is not None:
         users.discard(uow.actor.user_id)
     notify(uow, users, "task", title, body, task_link(task))

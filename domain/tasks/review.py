@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from domain.enums import AssigneeState, Rating, TaskEventKind, TaskState
-from domain.errors import Conflict, ValidationFailed
+from domain.errors import Conflict, PermissionDenied, ValidationFailed
 from domain.labels import label
 from domain.models import TaskAssignee
 from domain.models.base import utcnow
@@ -57,6 +57,8 @@ async def rate(
     """Satisfied or basically satisfied: rated. Dissatisfied: back to in progress."""
     access = await task_access(uow, actor, task_id)
     task = access.task
+    # Who and when first (both ratings share sources and party); then what was typed.
+    require_action(access, Action.RATE, version)
     try:
         rating = Rating(raw.get("rating", ""))
     except ValueError:
@@ -113,7 +115,7 @@ async def comment(uow: UnitOfWork, actor: Actor, task_id: int, text: str) -> Non
     access = await task_access(uow, actor, task_id)
     task = access.task
     if not access.parties:
-        raise ValidationFailed({}, "只有任务的交办方、承办单位可以留言。")
+        raise PermissionDenied("只有任务的交办方、承办单位可以留言。")
     if TaskState(task.state) in FROZEN_STATES:
         raise Conflict("任务已销号，不能再留言。")
     text = text.strip()
