@@ -102,7 +102,8 @@ async def request_return(
     if errors:
         raise ValidationFailed(errors)
     now = utcnow()
-    dispute = row.insisted and not refusal
+    # Asking again after the assigner insisted — a refusal included — is a dispute.
+    dispute = row.insisted
     row.state = AssigneeState.RETURN_ASKED.value if not refusal else AssigneeState.REFUSED.value
     row.return_reason = reason.value if reason else "outside_admission"
     row.return_text = text

@@ -310,12 +310,13 @@ async def assign(
     task.original_deadline = task.deadline
     if task.source == TaskSource.WHISTLE and task.whistle_kind is not None:
         minutes = report_minutes or settings["whistle_report_minutes"]
-        task.accept_due_at = now + timedelta(minutes=minutes)
+        task.accept_due_at = min(now + timedelta(minutes=minutes), task.deadline)
     else:
         task.accept_due_at = min(
             now + timedelta(hours=settings["accept_limit_hours"]), task.deadline
         )
     _move(uow, task, Action.ASSIGN, now)
+    uow.audit("task.assign", "task", task.id, task.title)
     units = current_units(task)
     verb = "吹哨报到" if task.source == TaskSource.WHISTLE else "交办任务"
     await notify_units(
@@ -427,7 +428,6 @@ async def assign_draft(
         if any(candidates[r.unit_id].kind == UnitKind.COMMUNITY for r in rows):
             task.outside_admission = task.admission_item_id is None
     await assign(uow, access.task)
-    uow.audit("task.assign", "task", task_id, access.task.title)
     publish_task(uow, access.task)
     return access.task
 
@@ -575,6 +575,7 @@ async def create_from_decision(uow: UnitOfWork, decision_id: int) -> Task:
     )
     task.created_by_id = decision.created_by_id
     record(uow, task, TaskEventKind.TRANSITION, action="create", to_state=TaskState.DRAFTED.value)
+    uow.audit("task.create", "task", task.id, f"{label(TaskSource.DECISION)}：{task.title}")
     await assign(uow, task, now)
     # The conference decided a date: that day's end is the deadline, whatever the count says.
     task.deadline = end_of_day(decision.deadline)

@@ -484,6 +484,7 @@ async def test_whole_lifecycle_as_the_demo_users(flow: Flow) -> None:
 
     assert await flow.audit(task_id) == [
         "task.create",
+        "task.assign",
         "task.accept",
         "task.accept",
         "task.extension_request",
@@ -1179,6 +1180,7 @@ async def test_pass_and_fail_at_once_one_wins_nothing_is_overwritten(flow: Flow)
     assert [e.action for e in await flow.events(task_id)][-1] == "pass_review"
     assert await flow.audit(task_id) == [
         "task.create",
+        "task.assign",
         "task.accept",
         "task.report",
         "task.pass_review",
@@ -1213,7 +1215,7 @@ async def test_two_accepts_at_once_one_wins(flow: Flow) -> None:
     task = await flow.task(task_id)
     assert task.state == S.ACCEPTED and task.version == version + 1
     assert [e.action for e in await flow.events(task_id)] == ["create", "assign", "accept"]
-    assert await flow.audit(task_id) == ["task.create", "task.accept"]
+    assert await flow.audit(task_id) == ["task.create", "task.assign", "task.accept"]
 
 
 async def test_a_stale_page_is_refused_even_when_the_state_still_allows_it(flow: Flow) -> None:
@@ -1309,8 +1311,37 @@ async def test_a_refused_action_leaves_no_trace(flow: Flow) -> None:
         before.updated_at,
     )
     assert len(await flow.events(task_id)) == events
-    assert await flow.audit(task_id) == ["task.create"]
+    assert await flow.audit(task_id) == ["task.create", "task.assign"]
     async with flow.world.factory() as s:
         assert (
             await s.scalar(select(Notification.id).order_by(Notification.id.desc()))
         ) == notes_before
+
+
+async def test_a_refusal_after_the_street_insists_goes_to_the_district(flow: Flow) -> None:
+    """Refusing an outside-admission task is free once; refusing again after an insist is
+    a dispute, so it cannot bounce between street and community for ever."""
+    community_unit = await flow.unit(COMMUNITY)
+    task_id = await flow.create(lead=COMMUNITY, assisting=())
+    refuse = {"reason": "outside_admission", "text": "不属于社区准入事项"}
+    await flow.do("community", handling.request_return, task_id, community_unit, None, refuse)
+    assert (await flow.task(task_id)).escalated_at is None
+    await flow.do("secretary", handoff.insist, task_id, None, "疫苗接种摸排由社区配合")
+    await flow.do("community", handling.request_return, task_id, community_unit, None, refuse)
+    task = await flow.task(task_id)
+    assert task.state == S.RETURN_REQUESTED and task.escalated_at is not None
+    assert task.return_count == 0
+    assert (await flow.events(task_id))[-1].data["dispute"] is True  # type: ignore[index]
+
+
+async def test_a_whistles_report_in_never_falls_after_its_deadline(flow: Flow) -> None:
+    task_id = await flow.create(
+        source=TaskSource.WHISTLE,
+        assisting=(),
+        whistle_kind="emergency",
+        report_minutes="30",
+        limit_value="10",
+        limit_unit=LimitUnit.MINUTES.value,
+    )
+    task = await flow.task(task_id)
+    assert task.deadline is not None and task.accept_due_at == task.deadline
