@@ -8,6 +8,7 @@ themselves when a task of the street changes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -116,27 +117,6 @@ async def supervision_home(request: Request) -> Response:
     )
 
 
-async def street_dashboard(request: Request) -> Response:
-    actor = require_actor(request)
-    street_id = request.path_params["street_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.street_scope(work, actor, street_id)
-        return await _dashboard(
-            request, work, scope, f"/streets/{street_id}/supervision", UNIT_KINDS
-        )
-
-
-async def district_dashboard(request: Request) -> Response:
-    actor = require_actor(request)
-    org_id = request.path_params["org_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.district_scope(work, actor, org_id)
-        # Across a district the filter offers its departments (条), not every unit.
-        return await _dashboard(
-            request, work, scope, f"/districts/{org_id}/supervision", (UnitKind.DEPARTMENT,)
-        )
-
-
 def _month(text: str | None, today: date) -> tuple[date, str | None]:
     if not text:
         return today.replace(day=1), None
@@ -147,7 +127,7 @@ def _month(text: str | None, today: date) -> tuple[date, str | None]:
         return today.replace(day=1), "请选择月份（如 2026-11）。"
 
 
-async def _ranking(request: Request, scope: Scope, base: str, work: UnitOfWork) -> Response:
+async def _ranking(request: Request, work: UnitOfWork, scope: Scope, base: str) -> Response:
     now = utcnow()
     today = stats.today_of(now)
     month, error = _month(request.query_params.get("month"), today)
@@ -170,23 +150,7 @@ async def _ranking(request: Request, scope: Scope, base: str, work: UnitOfWork) 
     )
 
 
-async def street_ranking(request: Request) -> Response:
-    actor = require_actor(request)
-    street_id = request.path_params["street_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.street_scope(work, actor, street_id)
-        return await _ranking(request, scope, f"/streets/{street_id}/supervision", work)
-
-
-async def district_ranking(request: Request) -> Response:
-    actor = require_actor(request)
-    org_id = request.path_params["org_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.district_scope(work, actor, org_id)
-        return await _ranking(request, scope, f"/districts/{org_id}/supervision", work)
-
-
-async def _bulletins(request: Request, scope: Scope, base: str, work: UnitOfWork) -> Response:
+async def _bulletins(request: Request, work: UnitOfWork, scope: Scope, base: str) -> Response:
     now = utcnow()
     raw = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     # Only the period applies here; the other filters are for the dashboard.
@@ -208,28 +172,55 @@ async def _bulletins(request: Request, scope: Scope, base: str, work: UnitOfWork
     )
 
 
-async def street_bulletins(request: Request) -> Response:
-    actor = require_actor(request)
-    street_id = request.path_params["street_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.street_scope(work, actor, street_id)
-        return await _bulletins(request, scope, f"/streets/{street_id}/supervision", work)
+Page = Callable[[Request, UnitOfWork, Scope, str], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-async def district_bulletins(request: Request) -> Response:
-    actor = require_actor(request)
-    org_id = request.path_params["org_id"]
-    async with uow(request, actor) as work:
-        scope = await stats.district_scope(work, actor, org_id)
-        return await _bulletins(request, scope, f"/districts/{org_id}/supervision", work)
+def for_street(page: Page) -> Endpoint:
+    """The page for one street (its staff, the district above it, admins)."""
+
+    async def endpoint(request: Request) -> Response:
+        actor = require_actor(request)
+        street_id = request.path_params["street_id"]
+        async with uow(request, actor) as work:
+            scope = await stats.street_scope(work, actor, street_id)
+            return await page(request, work, scope, f"/streets/{street_id}/supervision")
+
+    return endpoint
+
+
+def for_district(page: Page) -> Endpoint:
+    """The same page rolled up across a district's streets."""
+
+    async def endpoint(request: Request) -> Response:
+        actor = require_actor(request)
+        org_id = request.path_params["org_id"]
+        async with uow(request, actor) as work:
+            scope = await stats.district_scope(work, actor, org_id)
+            return await page(request, work, scope, f"/districts/{org_id}/supervision")
+
+    return endpoint
+
+
+async def _street_dashboard(
+    request: Request, work: UnitOfWork, scope: Scope, base: str
+) -> Response:
+    return await _dashboard(request, work, scope, base, UNIT_KINDS)
+
+
+async def _district_dashboard(
+    request: Request, work: UnitOfWork, scope: Scope, base: str
+) -> Response:
+    # Across a district the filter offers its departments (条), not every unit.
+    return await _dashboard(request, work, scope, base, (UnitKind.DEPARTMENT,))
 
 
 ROUTES: list[BaseRoute] = [
     Route("/supervision", supervision_home, methods=GET, name="supervision"),
-    Route("/streets/{street_id:id}/supervision", street_dashboard, methods=GET),
-    Route("/streets/{street_id:id}/supervision/ranking", street_ranking, methods=GET),
-    Route("/streets/{street_id:id}/supervision/bulletins", street_bulletins, methods=GET),
-    Route("/districts/{org_id:id}/supervision", district_dashboard, methods=GET),
-    Route("/districts/{org_id:id}/supervision/ranking", district_ranking, methods=GET),
-    Route("/districts/{org_id:id}/supervision/bulletins", district_bulletins, methods=GET),
+    Route("/streets/{street_id:id}/supervision", for_street(_street_dashboard), methods=GET),
+    Route("/streets/{street_id:id}/supervision/ranking", for_street(_ranking), methods=GET),
+    Route("/streets/{street_id:id}/supervision/bulletins", for_street(_bulletins), methods=GET),
+    Route("/districts/{org_id:id}/supervision", for_district(_district_dashboard), methods=GET),
+    Route("/districts/{org_id:id}/supervision/ranking", for_district(_ranking), methods=GET),
+    Route("/districts/{org_id:id}/supervision/bulletins", for_district(_bulletins), methods=GET),
 ]
