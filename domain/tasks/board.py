@@ -72,6 +72,8 @@ class Worklist:
 
     unit: Unit
     tasks: list[Task]
+    # Handed out and still with the handling units, nearest deadline first.
+    out: list[Task] = field(default_factory=list)
 
 
 @dataclass
@@ -193,7 +195,31 @@ async def assigner_worklists(uow: UnitOfWork, units: list[Unit]) -> list[Worklis
             .options(selectinload(Task.assignees).selectinload(TaskAssignee.unit))
         )
     )
-    return [Worklist(u, [t for t in tasks if t.assigner_unit_id == u.id]) for u in units]
+    waiting_on_handlers = [
+        TaskState.ASSIGNED,
+        TaskState.ACCEPTED,
+        TaskState.IN_PROGRESS,
+    ]
+    out = list(
+        await uow.session.scalars(
+            select(Task)
+            .where(
+                Task.assigner_unit_id.in_([u.id for u in units]),
+                Task.state.in_([s.value for s in waiting_on_handlers]),
+            )
+            .order_by(Task.deadline, Task.id)
+            .limit(BOARD_LIMIT)
+            .options(selectinload(Task.assignees).selectinload(TaskAssignee.unit))
+        )
+    )
+    return [
+        Worklist(
+            u,
+            [t for t in tasks if t.assigner_unit_id == u.id],
+            [t for t in out if t.assigner_unit_id == u.id],
+        )
+        for u in units
+    ]
 
 
 # A street's full list ------------------------------------------------------------------

@@ -250,7 +250,9 @@ async def _new_task(
     units: Mapping[int, Unit],
     **extra: object,
 ) -> Task:
-    community_assigned = any(
+    # A conference decision binds the communities that sat in the conference and agreed to
+    # it: the admission catalogue guards against work pushed down without such consent.
+    community_assigned = source is not TaskSource.DECISION and any(
         units[u].kind == UnitKind.COMMUNITY for u in [data.lead, *data.assisting] if u in units
     )
     task = Task(

@@ -236,3 +236,54 @@ async def test_a_hotline_draft_is_dispatched_by_choosing_the_lead(
     )
     assert r.status_code == 303
     assert await _state(browser, task.id) == "已交办"
+
+
+async def test_task_pages_do_not_grow_with_the_number_of_tasks(
+    web_app: Starlette, new_browser: NewBrowser
+) -> None:
+    """The boards, the worklist, the street list and a task page: the same statements for
+    two tasks as for twelve (no query per task, per unit or per event)."""
+    from tests.e2e.support import count_statements
+
+    secretary, dept = new_browser(), new_browser()
+    await secretary.login("secretary")
+    await dept.login("dept")
+    street = await org_id(web_app, "新华街道")
+    dept_unit = await unit_id(web_app, DEPT)
+
+    async def make(n: int) -> int:
+        last = 0
+        for i in range(n):
+            last = await _assign(web_app, secretary, title=f"任务 {i}")
+            if i % 2:
+                version = await _version(dept, last)
+                r = await dept.post(
+                    f"/tasks/{last}/accept", {"unit_id": str(dept_unit), "version": version}
+                )
+                assert r.status_code == 303
+                await dept.post(
+                    f"/tasks/{last}/progress",
+                    {"unit_id": str(dept_unit), "body": f"进展 {i}", "percent": "20"},
+                )
+        return last
+
+    async def statements(browser: Browser, url: str) -> int:
+        await browser.get(url)
+        with count_statements(web_app) as seen:
+            r = await browser.get(url)
+        assert r.status_code == 200
+        return len(seen)
+
+    last = await make(2)
+    pages = [
+        (secretary, "/tasks"),
+        (dept, "/tasks"),
+        (secretary, f"/streets/{street}/tasks"),
+        (secretary, f"/tasks/{last}"),
+    ]
+    before = [await statements(b, url) for b, url in pages]
+    last = await make(10)
+    pages[-1] = (secretary, f"/tasks/{last}")
+    after = [await statements(b, url) for b, url in pages]
+    assert after == before, (before, after)
+    assert max(after) <= 16

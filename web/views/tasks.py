@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from domain.enums import LimitUnit, Rating, ReturnReason, TaskSource, TaskState, WhistleKind
 from domain.errors import DomainError, NotFound, ValidationFailed
+from domain.models.base import utcnow
 from domain.parsing import parse_id
 from domain.tasks import board, handoff
 from domain.topics import street_topic, unit_topic
@@ -51,7 +52,7 @@ async def my_tasks(request: Request) -> Response:
     return request.app.state.templates.render(
         request,
         "tasks/index.html",
-        {"mine": mine, "live_topics": sorted(set(topics))[:19]},
+        {"mine": mine, "now": utcnow(), "live_topics": sorted(set(topics))[:19]},
     )
 
 
