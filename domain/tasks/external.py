@@ -400,7 +400,7 @@ async def create_from_work_order(
     assigner = await street_office(uow, street.id)
     if order.limit is None:
         settings = await get_settings(uow, street.id)
-        limit = (settings["task_limit_days"], LimitUnit.WORKING_DAYS)
+        limit = (settings["hotline_limit_days"], LimitUnit.WORKING_DAYS)
     else:
         limit = order.limit
     now = utcnow()

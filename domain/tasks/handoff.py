@@ -117,9 +117,14 @@ async def task_form(uow: UnitOfWork, actor: Actor, street_id: int, source: TaskS
         )
     )
     settings = await get_settings(uow, street_id)
+    # Each kind of task has its street's default time limit (local rules, not constants).
+    limit_value, limit_unit = {
+        TaskSource.WHISTLE: (settings["whistle_limit_hours"], LimitUnit.HOURS),
+        TaskSource.DEPT_HANDOFF: (settings["handoff_limit_days"], LimitUnit.WORKING_DAYS),
+    }.get(source, (settings["task_limit_days"], LimitUnit.WORKING_DAYS))
     defaults = {
-        "limit_value": str(settings["task_limit_days"]),
-        "limit_unit": LimitUnit.WORKING_DAYS.value,
+        "limit_value": str(limit_value),
+        "limit_unit": limit_unit.value,
         "report_minutes": str(settings["whistle_report_minutes"]),
         "whistle_kind": WhistleKind.PUBLIC_CONCERN.value,
     }

@@ -287,3 +287,40 @@ async def test_task_pages_do_not_grow_with_the_number_of_tasks(
     after = [await statements(b, url) for b, url in pages]
     assert after == before, (before, after)
     assert max(after) <= 16
+
+
+async def test_each_kind_of_task_starts_from_its_streets_time_limit(
+    web_app: Starlette, new_browser: NewBrowser
+) -> None:
+    secretary, dept = new_browser(), new_browser()
+    await secretary.login("secretary")
+    await dept.login("dept")
+    street = await org_id(web_app, "新华街道")
+    r = await secretary.post(
+        f"/streets/{street}/settings",
+        {
+            **{
+                i["name"]: i.get("value", "")
+                for i in soup(await secretary.get(f"/streets/{street}/settings")).select(
+                    "form input[name]"
+                )
+                if i["name"] != "csrf_token"
+            },
+            "whistle_limit_hours": "6",
+            "handoff_limit_days": "8",
+        },
+    )
+    assert r.status_code == 303, r.text[:800]
+
+    def limit(page: httpx.Response) -> tuple[str, str]:
+        doc = soup(page)
+        value = doc.select_one("#f-limit_value")["value"]  # type: ignore[index]
+        unit = doc.select_one("#f-limit_unit option[selected]")["value"]  # type: ignore[index]
+        return str(value), str(unit)
+
+    whistle = await secretary.get(f"/streets/{street}/tasks/new?source=whistle")
+    assert limit(whistle) == ("6", "hours")
+    assignment = await secretary.get(f"/streets/{street}/tasks/new?source=assignment")
+    assert limit(assignment) == ("5", "working_days")
+    handoff = await dept.get(f"/streets/{street}/tasks/new?source=dept_handoff")
+    assert limit(handoff) == ("8", "working_days")

@@ -81,8 +81,8 @@ async def test_order_without_lead_waits_as_a_draft_for_the_street(world: World) 
     assert task.street_id == await world.org_id("新华街道")
     assert task.assigner_unit_id == (await world.unit(OFFICE)).id
     assert task.assigned_at is None and task.deadline is None
-    # The street's default time limit (5 working days).
-    assert (task.limit_value, task.limit_unit) == (5, "working_days")
+    # The street's default time limit for 12345 work orders (3 working days).
+    assert (task.limit_value, task.limit_unit) == (3, "working_days")
     assert task.description.startswith(
         "居民反映下水道返味，已持续三天。\n\n【12345 工单】编号：GD-0001"
     )
