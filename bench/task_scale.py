@@ -248,16 +248,22 @@ async def main() -> None:
 async def measure(apps, rounds: int, verbose: bool = False) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from domain.models import Organization, Unit
+    from domain.models import Organization, Task, Unit
 
     async with apps["small"].state.session_factory() as s:
         street = await s.scalar(select(Organization.id).where(Organization.name == "新华街道"))
         district = await s.scalar(select(Organization.id).where(Organization.name == "和平区"))
+        # A task of this month in 新华街道 (the same id exists in both databases).
+        task = await s.scalar(
+            select(Task.id).where(Task.street_id == street).order_by(Task.id.desc()).limit(1)
+        )
         dept = await s.scalar(select(Unit.id).where(Unit.name == "区城管执法局新华街道执法队"))
     pages = [
         ("督办看板 (secretary)", "secretary", f"/streets/{street}/supervision"),
         ("任务看板 (department)", "dept", "/tasks"),
+        ("待我处理 (street office)", "secretary", "/tasks"),
         ("全街道任务列表", "secretary", f"/streets/{street}/tasks"),
+        ("任务详情", "secretary", f"/tasks/{task}"),
         ("区级督办汇总 (district)", "district", f"/districts/{district}/supervision"),
     ]
     del dept

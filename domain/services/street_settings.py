@@ -44,6 +44,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("whistle_limit_hours", "吹哨处置时限", 24, 1, 720, "小时", "交办督办"),
     SettingSpec("accept_limit_hours", "签收时限", 24, 1, 168, "小时", "交办督办"),
     SettingSpec("blue_notice_percent", "蓝色督办（剩余时限）", 30, 5, 90, "%", "交办督办"),
+    SettingSpec("lag_percent", "黄色督办（用时超出进度）", 50, 10, 90, "%", "交办督办"),
     SettingSpec("bulletin_after_days", "逾期后通报", 3, 1, 30, "工作日", "交办督办"),
     SettingSpec("activity_points", "参加活动积分", 2, 0, 100, "分/次", "活动与积分"),
     SettingSpec("service_hour_points", "志愿服务积分", 1, 0, 100, "分/小时", "活动与积分"),

@@ -35,7 +35,7 @@ LAG_STATES = frozenset({S.ASSIGNED, S.ACCEPTED, S.IN_PROGRESS, S.EXTENSION_REQUE
 COLOURS = (L.BLUE, L.YELLOW, L.RED)
 SEVERITY = {level: rank for rank, level in enumerate(NoticeLevel)}
 # Yellow when the share of time used exceeds the share of work done by more than this.
-LAG_THRESHOLD = 0.5
+LAG_THRESHOLD = SPEC_BY_KEY["lag_percent"].default / 100
 DIGEST_HOUR = 8  # Beijing time
 DUE_SOON_DAYS = 2  # working days
 _INSTANT = timedelta(microseconds=1)
@@ -54,6 +54,7 @@ class Rules:
         return cls(
             blue_notice_percent=settings.get("blue_notice_percent", cls.blue_notice_percent),
             bulletin_after_days=settings.get("bulletin_after_days", cls.bulletin_after_days),
+            lag_threshold=settings.get("lag_percent", round(LAG_THRESHOLD * 100)) / 100,
         )
 
 

@@ -100,6 +100,9 @@ def test_yellow_when_progress_lags_the_time_used() -> None:
     assert due_levels(at_30, saturday_noon, CAL_2026, RULES) == [L.BLUE]
     assert due_levels(at_20, saturday_noon, CAL_2026, RULES) == [L.BLUE, L.YELLOW]
     assert "时限已用 73%，进度 20%" in notice_text(L.YELLOW, at_20, saturday_noon, CAL_2026, RULES)
+    # A street that tolerates less lag (本地规则 lag_percent = 40) is warned at 30% done.
+    strict = Rules.from_settings({"lag_percent": 40})
+    assert due_levels(at_30, saturday_noon, CAL_2026, strict) == [L.BLUE, L.YELLOW]
 
 
 def test_red_reminder_and_bulletin_after_the_deadline() -> None:
