@@ -23,7 +23,7 @@ from domain.permissions import Actor
 from domain.tasks import machine
 from domain.tasks.access import TaskAccess, task_access
 from domain.tasks.calendar import end_of_day, local_date
-from domain.tasks.handoff import _move, require_action
+from domain.tasks.handoff import move_task, require_action
 from domain.tasks.machine import Action
 from domain.tasks.records import notify_units, publish_task, record, sync_decision
 from domain.uow import UnitOfWork
@@ -53,7 +53,7 @@ async def accept(
     if row.is_lead:
         require_action(access, Action.ACCEPT, version)
         task.accepted_at = now
-        _move(uow, task, Action.ACCEPT, now, unit_id=unit_id)
+        move_task(uow, task, Action.ACCEPT, now, unit_id=unit_id)
         await sync_decision(uow, task)
     else:
         if row.state != AssigneeState.PENDING or TaskState(task.state) not in machine.OPEN_STATES:
@@ -111,7 +111,7 @@ async def request_return(
         task.return_count += 1
     if dispute:
         task.escalated_at = now
-    _move(
+    move_task(
         uow,
         task,
         Action.REQUEST_RETURN,
@@ -208,7 +208,7 @@ async def report_progress(
     if row.is_lead:
         task.progress_percent = percent
         if state is TaskState.ACCEPTED:
-            _move(uow, task, Action.START, now, unit_id=unit_id)
+            move_task(uow, task, Action.START, now, unit_id=unit_id)
     await uow.flush()
     record(
         uow,
@@ -313,7 +313,7 @@ async def report_result(
     if row.is_lead:
         task.reported_at = now
         task.progress_percent = 100
-        _move(uow, task, Action.REPORT, now, text=actions, unit_id=unit_id, data=data)
+        move_task(uow, task, Action.REPORT, now, text=actions, unit_id=unit_id, data=data)
         await notify_units(uow, [task.assigner_unit_id], task, f"办结反馈待审核：{task.title}")
     else:
         record(
@@ -375,7 +375,7 @@ async def request_extension(
     )
     uow.session.add(request)
     await uow.flush()
-    _move(
+    move_task(
         uow,
         task,
         Action.REQUEST_EXTENSION,
@@ -428,7 +428,7 @@ async def decide_extension(
         data["to"] = request.requested_deadline.isoformat()
         task.deadline = request.requested_deadline
         task.notice_level = None  # a fresh deadline: supervision starts over
-    _move(uow, task, action, now, text=note, data=data)
+    move_task(uow, task, action, now, text=note, data=data)
     last_day = local_date(request.requested_deadline - _ONE_SECOND)
     what = f"同意延期至 {last_day.isoformat()}" if approve else "不同意延期"
     uow.audit("task.extension_decide", "task", task.id, what)

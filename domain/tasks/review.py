@@ -12,7 +12,7 @@ from domain.models import TaskAssignee
 from domain.models.base import utcnow
 from domain.permissions import Actor
 from domain.tasks.access import task_access
-from domain.tasks.handoff import _move, require_action
+from domain.tasks.handoff import move_task, require_action
 from domain.tasks.machine import FROZEN_STATES, Action
 from domain.tasks.records import current_units, notify_units, publish_task, record, sync_decision
 from domain.uow import UnitOfWork
@@ -43,7 +43,7 @@ async def review(
         task.rework_count += 1
         task.reported_at = None
         _reopen_handlers(task.assignees, AssigneeState.ACCEPTED_PART)
-    _move(uow, task, action, now, text=note)
+    move_task(uow, task, action, now, text=note)
     uow.audit(f"task.{action.value}", "task", task.id, note or label(TaskState(task.state)))
     title = f"审核通过：{task.title}" if passed else f"退回重办：{task.title}"
     await notify_units(uow, current_units(task), task, title, note)
@@ -78,7 +78,7 @@ async def rate(
         task.reported_at = None
         task.reviewed_at = None
         _reopen_handlers(task.assignees, AssigneeState.ACCEPTED_PART)
-    _move(uow, task, action, now, text=note, data={"rating": rating.value})
+    move_task(uow, task, action, now, text=note, data={"rating": rating.value})
     uow.audit("task.rate", "task", task.id, f"{label(rating)} {note}")
     await notify_units(uow, current_units(task), task, f"评价{label(rating)}：{task.title}", note)
     await sync_decision(uow, task)
@@ -92,7 +92,7 @@ async def close(uow: UnitOfWork, actor: Actor, task_id: int, version: int | None
     require_action(access, Action.CLOSE, version)
     now = utcnow()
     task.closed_at = now
-    _move(uow, task, Action.CLOSE, now)
+    move_task(uow, task, Action.CLOSE, now)
     uow.audit("task.close", "task", task.id, task.title)
     await notify_units(uow, current_units(task), task, f"已销号：{task.title}")
     await sync_decision(uow, task)
@@ -105,7 +105,7 @@ async def archive(uow: UnitOfWork, actor: Actor, task_id: int, version: int | No
     require_action(access, Action.ARCHIVE, version)
     now = utcnow()
     task.archived_at = now
-    _move(uow, task, Action.ARCHIVE, now)
+    move_task(uow, task, Action.ARCHIVE, now)
     uow.audit("task.archive", "task", task.id, task.title)
     publish_task(uow, task)
 

@@ -51,7 +51,7 @@ from domain.models.base import utcnow
 from domain.services.notifications import notify
 from domain.tasks import machine
 from domain.tasks.calendar import WorkCalendar, end_of_day
-from domain.tasks.handoff import _move
+from domain.tasks.handoff import move_task
 from domain.tasks.machine import Action, Party
 from domain.tasks.records import TASK_CHANGED, publish_task, task_topic
 from domain.tasks.supervision_rules import (
@@ -531,7 +531,7 @@ async def archive_closed(
     for task in tasks:
         machine.check(TaskState(task.state), Action.ARCHIVE, frozenset({Party.SYSTEM}))
         task.archived_at = now
-        _move(uow, task, Action.ARCHIVE, now, text=f"销号满 {after_days} 天，系统自动归档")
+        move_task(uow, task, Action.ARCHIVE, now, text=f"销号满 {after_days} 天，系统自动归档")
         publish_task(uow, task)
     if tasks:
         uow.audit(

@@ -324,3 +324,38 @@ async def test_each_kind_of_task_starts_from_its_streets_time_limit(
     assert limit(assignment) == ("5", "working_days")
     handoff = await dept.get(f"/streets/{street}/tasks/new?source=dept_handoff")
     assert limit(handoff) == ("8", "working_days")
+
+
+async def test_a_return_is_answered_by_insisting_or_reassigning(
+    web_app: Starlette, new_browser: NewBrowser
+) -> None:
+    secretary, dept = new_browser(), new_browser()
+    await secretary.login("secretary")
+    await dept.login("dept")
+    task_id = await _assign(web_app, secretary)
+    dept_unit = await unit_id(web_app, DEPT)
+    form = {"unit_id": str(dept_unit), "reason": "wrong_area", "text": "该楼属长安街道"}
+    r = await dept.post(
+        f"/tasks/{task_id}/return", {**form, "version": await _version(dept, task_id)}
+    )
+    assert r.status_code == 303
+    assert await _state(secretary, task_id) == "申请退回"
+
+    # Insisting needs a reason; the form comes back with a message.
+    version = await _version(secretary, task_id)
+    r = await secretary.post(f"/tasks/{task_id}/insist", {"version": version, "note": ""})
+    assert r.status_code == 400 and "请说明坚持交办的理由" in soup(r).get_text()
+
+    market = await unit_id(web_app, "区市场监督管理局新华市场监管所")
+    r = await secretary.post(
+        f"/tasks/{task_id}/reassign",
+        {"version": version, "lead_unit_id": str(market), "note": "改由市场监管所办理"},
+    )
+    assert r.status_code == 303
+    page = soup(await secretary.get(f"/tasks/{task_id}"))
+    assert page.select_one("#task-state").get_text(strip=True) == "已交办"  # type: ignore[union-attr]
+    rows = {row["data-unit"]: row.get_text(" ", strip=True) for row in page.select("tr[data-unit]")}
+    assert "已改派" in rows[str(dept_unit)] and "待签收" in rows[str(market)]
+    # The department no longer has it on its board.
+    board = soup(await dept.get("/tasks"))
+    assert "清理文化里 3 号楼违章搭建" not in board.select_one("#task-board").get_text()  # type: ignore[union-attr]

@@ -24,7 +24,7 @@ from domain.models import (
     User,
 )
 from domain.models.base import utcnow
-from domain.tasks import handling, handoff, review, stats
+from domain.tasks import handling, returns, review, stats
 from domain.tasks.calendar import BEIJING, local_date
 from domain.tasks.stats import Period, PeriodKind, StatsFilter
 from domain.tasks.supervision import archive_closed, run_supervision, send_digests, unit_users
@@ -310,7 +310,7 @@ async def six_tasks(world: World, m: TaskMaker) -> dict[str, int]:
     raw = {"reason": "wrong_area", "text": "河道属水务部门。"}
     await m.do("dept", handling.request_return, t["T6"], await m.unit(DEPT), None, raw)
     raw = {"lead_unit_id": str(await m.unit(MARKET)), "note": "改由市场监管所办理。"}
-    await m.do("secretary", handoff.reassign, t["T6"], None, raw)
+    await m.do("secretary", returns.reassign, t["T6"], None, raw)
     await m.supervise()
     return t
 

@@ -35,7 +35,7 @@ from domain.models import (
 )
 from domain.models.base import utcnow
 from domain.permissions import Actor
-from domain.tasks import handling, handoff, review
+from domain.tasks import handling, handoff, returns, review
 from domain.tasks.access import task_access
 from domain.tasks.calendar import end_of_day, local_date
 from domain.tasks.handling import Attachment
@@ -693,24 +693,24 @@ async def test_a_return_needs_a_reason_and_reassigning_releases_the_old_lead(flo
     )
     assert event.data == {"reason": "unclear_ownership", "refusal": False, "dispute": False}
     with pytest.raises(ValidationFailed) as bad:
-        await flow.do("secretary", handoff.reassign, task_id, task.version, {"lead_unit_id": "x"})
+        await flow.do("secretary", returns.reassign, task_id, task.version, {"lead_unit_id": "x"})
     assert set(bad.value.fields) == {"lead_unit_id"}
     other_street = (await flow.world.unit("长安派出所")).id
     with pytest.raises(ValidationFailed):
         await flow.do(
             "secretary",
-            handoff.reassign,
+            returns.reassign,
             task_id,
             task.version,
             {"lead_unit_id": str(other_street)},
         )
     with pytest.raises(PermissionDenied):  # the district rules only on a dispute
         await flow.do(
-            "district", handoff.rule_dispute, task_id, None, {"lead_unit_id": str(market_unit)}
+            "district", returns.rule_dispute, task_id, None, {"lead_unit_id": str(market_unit)}
         )
     await flow.do(
         "secretary",
-        handoff.reassign,
+        returns.reassign,
         task_id,
         task.version,
         {"lead_unit_id": str(market_unit), "note": "属市场监管职责"},
@@ -773,11 +773,11 @@ async def test_insisting_then_a_second_return_goes_to_the_district(flow: Flow) -
     await flow.do("dept", handling.request_return, task_id, dept_unit, None, ask)
 
     with pytest.raises(ValidationFailed) as bad:
-        await flow.do("secretary", handoff.insist, task_id, None, "  ")
+        await flow.do("secretary", returns.insist, task_id, None, "  ")
     assert set(bad.value.fields) == {"note"}
     with pytest.raises(PermissionDenied):
-        await flow.do("dept", handoff.insist, task_id, None, "我自己坚持")
-    await flow.do("secretary", handoff.insist, task_id, None, "楼道堆物清理属执法队职责")
+        await flow.do("dept", returns.insist, task_id, None, "我自己坚持")
+    await flow.do("secretary", returns.insist, task_id, None, "楼道堆物清理属执法队职责")
     task = await flow.task(task_id)
     assert task.state == S.ASSIGNED and task.escalated_at is None
     lead = await flow.row(task_id, DEPT)
@@ -799,18 +799,18 @@ async def test_insisting_then_a_second_return_goes_to_the_district(flow: Flow) -
     }
     assert await flow.notes("district", task_id) == ["争议任务待协调：清理新华路 12 号楼道堆物"]
     with pytest.raises(PermissionDenied, match="区里裁定"):
-        await flow.do("secretary", handoff.insist, task_id, None, "再坚持一次")
+        await flow.do("secretary", returns.insist, task_id, None, "再坚持一次")
     with pytest.raises(PermissionDenied):  # street staff do not rule on disputes
         await flow.do(
-            "secretary", handoff.rule_dispute, task_id, None, {"lead_unit_id": str(housing_unit)}
+            "secretary", returns.rule_dispute, task_id, None, {"lead_unit_id": str(housing_unit)}
         )
     with pytest.raises(PermissionDenied):
-        await flow.do("district", handoff.insist, task_id, None, "区里坚持")
+        await flow.do("district", returns.insist, task_id, None, "区里坚持")
 
     # The district rules: the housing commission handles it.
     await flow.do(
         "district",
-        handoff.rule_dispute,
+        returns.rule_dispute,
         task_id,
         None,
         {"lead_unit_id": str(housing_unit), "note": "属住建委物业监管职责"},
@@ -830,9 +830,9 @@ async def test_the_district_may_rule_that_the_same_unit_handles_it(flow: Flow) -
     dept_unit = await flow.unit(DEPT)
     ask = {"reason": "wrong_area", "text": "不在本辖区"}
     await flow.do("dept", handling.request_return, task_id, dept_unit, None, ask)
-    await flow.do("supervisor", handoff.insist, task_id, None, "在新华路，属本辖区")
+    await flow.do("supervisor", returns.insist, task_id, None, "在新华路，属本辖区")
     await flow.do("dept", handling.request_return, task_id, dept_unit, None, ask)
-    await flow.do("district", handoff.rule_dispute, task_id, None, {"lead_unit_id": str(dept_unit)})
+    await flow.do("district", returns.rule_dispute, task_id, None, {"lead_unit_id": str(dept_unit)})
     task = await flow.task(task_id)
     assert task.state == S.ASSIGNED and task.escalated_at is None
     lead = await flow.row(task_id, DEPT)
@@ -916,7 +916,7 @@ async def test_a_task_reassigned_to_a_community_is_flagged_outside_admission(flo
         {"reason": "unclear_ownership", "text": "应由社区先行劝导"},
     )
     await flow.do(
-        "secretary", handoff.reassign, task_id, None, {"lead_unit_id": str(community_unit)}
+        "secretary", returns.reassign, task_id, None, {"lead_unit_id": str(community_unit)}
     )
     assert (await flow.task(task_id)).outside_admission
     await flow.do(
@@ -1043,7 +1043,7 @@ async def test_a_departments_handoff_is_not_reassigned_to_a_department(flow: Flo
     )
     with pytest.raises(ValidationFailed) as bad:
         await flow.do(
-            "dept", handoff.reassign, task_id, None, {"lead_unit_id": str(await flow.unit(MARKET))}
+            "dept", returns.reassign, task_id, None, {"lead_unit_id": str(await flow.unit(MARKET))}
         )
     assert set(bad.value.fields) == {"lead_unit_id"}
     assert (await flow.task(task_id)).state == S.RETURN_REQUESTED
@@ -1109,7 +1109,7 @@ async def test_people_outside_the_task_cannot_act_on_it(flow: Flow) -> None:
         with pytest.raises(NotFound):
             await flow.do(username, review.comment, task_id, "我来看看")
         with pytest.raises(NotFound):
-            await flow.do(username, handoff.insist, task_id, None, "x")
+            await flow.do(username, returns.insist, task_id, None, "x")
     # People on the task, doing what is not theirs.
     with pytest.raises(PermissionDenied):  # the community cannot sign for the lead
         await flow.do("community", handling.accept, task_id, dept_unit, None)
@@ -1299,7 +1299,7 @@ async def test_a_refused_action_leaves_no_trace(flow: Flow) -> None:
         ("secretary", handling.decide_extension, (task_id, None, True, "")),
         ("dept", handling.report_result, (task_id, await flow.unit(DEPT), None, result_form())),
         ("dept", handoff.assign_draft, (task_id, 1)),
-        ("district", handoff.rule_dispute, (task_id, None, {"lead_unit_id": "1"})),
+        ("district", returns.rule_dispute, (task_id, None, {"lead_unit_id": "1"})),
     ]
     for username, fn, args in attempts:
         with pytest.raises(DomainError):
@@ -1326,7 +1326,7 @@ async def test_a_refusal_after_the_street_insists_goes_to_the_district(flow: Flo
     refuse = {"reason": "outside_admission", "text": "不属于社区准入事项"}
     await flow.do("community", handling.request_return, task_id, community_unit, None, refuse)
     assert (await flow.task(task_id)).escalated_at is None
-    await flow.do("secretary", handoff.insist, task_id, None, "疫苗接种摸排由社区配合")
+    await flow.do("secretary", returns.insist, task_id, None, "疫苗接种摸排由社区配合")
     await flow.do("community", handling.request_return, task_id, community_unit, None, refuse)
     task = await flow.task(task_id)
     assert task.state == S.RETURN_REQUESTED and task.escalated_at is not None

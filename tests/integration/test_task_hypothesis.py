@@ -48,7 +48,7 @@ from domain.errors import DomainError
 from domain.models import ExtensionRequest, Organization, Task, TaskAssignee, TaskEvent, Unit
 from domain.models.base import utcnow
 from domain.permissions import Actor
-from domain.tasks import handling, handoff, machine, review
+from domain.tasks import handling, handoff, machine, returns, review
 from domain.tasks.calendar import local_date
 from domain.tasks.machine import Action
 from domain.uow import UnitOfWork
@@ -361,11 +361,11 @@ class TaskLifecycle(RuleBasedStateMachine):
         if kind in ("reassign", "rule"):
             lead = pick(["dept", "community", "liaison", "market"], ["office", "elsewhere"], "to")
             raw = {"lead_unit_id": str(self.unit(lead)), "note": "改由该单位办理"}
-            fn = handoff.reassign if kind == "reassign" else handoff.rule_dispute
+            fn = returns.reassign if kind == "reassign" else returns.rule_dispute
             return Call(kind, username, fn, (task_id, version, raw))
         if kind == "insist":
             note = pick(["属该单位职责"], ["", " "], "note")
-            return Call(kind, username, handoff.insist, (task_id, version, note))
+            return Call(kind, username, returns.insist, (task_id, version, note))
         if kind == "progress":
             raw = {
                 "body": pick(["已处理一部分"], [""], "body"),

@@ -17,7 +17,7 @@ from domain.conference.materials import clean_content_type, clean_filename
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.models import TaskReport
 from domain.permissions import Actor
-from domain.tasks import handling, review
+from domain.tasks import handling, returns, review
 from domain.tasks import handoff as handoff_svc
 from domain.tasks.access import task_access
 from domain.tasks.handling import MAX_ATTACHMENT, Attachment
@@ -89,17 +89,17 @@ async def _return(
 async def _reassign(
     w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
 ) -> None:
-    await handoff_svc.reassign(w, a, t, int_param(d.get("version")), d)
+    await returns.reassign(w, a, t, int_param(d.get("version")), d)
 
 
 async def _insist(
     w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None
 ) -> None:
-    await handoff_svc.insist(w, a, t, int_param(d.get("version")), d.get("note", ""))
+    await returns.insist(w, a, t, int_param(d.get("version")), d.get("note", ""))
 
 
 async def _rule(w: UnitOfWork, a: Actor, t: int, d: dict[str, str], _f: Attachment | None) -> None:
-    await handoff_svc.rule_dispute(w, a, t, int_param(d.get("version")), d)
+    await returns.rule_dispute(w, a, t, int_param(d.get("version")), d)
 
 
 async def _progress(
