@@ -29,7 +29,7 @@ from domain.models.base import utcnow
 from domain.parsing import is_row_id
 from domain.permissions import Actor
 from domain.tasks.access import STREET_STAFF, TaskAccess, task_access
-from domain.tasks.handoff import DEFAULT_HANDLER_KINDS, HANDLER_KINDS
+from domain.tasks.forms import handler_kinds
 from domain.tasks.machine import Action, allowed_actions
 from domain.tasks.workcal import calendar_warning, load_calendar
 from domain.uow import UnitOfWork
@@ -357,9 +357,7 @@ async def task_page(uow: UnitOfWork, actor: Actor, task_id: int) -> TaskPage:
                 .where(
                     Unit.street_id == task.street_id,
                     Unit.active,
-                    Unit.kind.in_(
-                        HANDLER_KINDS.get(TaskSource(task.source), DEFAULT_HANDLER_KINDS)
-                    ),
+                    Unit.kind.in_(handler_kinds(TaskSource(task.source))),
                     Unit.id != task.assigner_unit_id,
                 )
                 .order_by(Unit.kind, Unit.name)

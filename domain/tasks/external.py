@@ -35,7 +35,8 @@ from domain.parsing import is_row_id
 from domain.services.street_settings import get_settings
 from domain.tasks.access import load_task
 from domain.tasks.calendar import BEIJING
-from domain.tasks.handoff import MAX_ASSISTING, assign, street_office
+from domain.tasks.forms import MAX_ASSISTING, handler_kinds, street_office
+from domain.tasks.handoff import assign
 from domain.tasks.records import publish_task, record
 from domain.uow import UnitOfWork
 
@@ -53,7 +54,7 @@ LIMIT_BOUNDS: dict[LimitUnit, int] = {
     LimitUnit.MINUTES: 1440,
 }
 # Units a work order may go to: anyone in the street but the street office itself.
-HANDLER_KINDS = (UnitKind.DEPARTMENT.value, UnitKind.STATIONED.value, UnitKind.COMMUNITY.value)
+HANDLER_KINDS = handler_kinds(TaskSource.HOTLINE)
 FIELDS = frozenset(
     {
         "external_id",

@@ -32,7 +32,8 @@ from domain.permissions import Actor
 from domain.services.notifications import notify
 from domain.services.street_settings import get_settings
 from domain.tasks import machine
-from domain.tasks.handoff import TaskForm, TaskInput, _fmt, parse_task_input, task_form
+from domain.tasks.forms import TaskForm, TaskInput, parse_task_input, task_form
+from domain.tasks.handoff import _fmt
 from domain.tasks.machine import Action
 from domain.tasks.records import TASK_CHANGED, current_units, record, task_link
 from domain.tasks.workcal import load_calendar

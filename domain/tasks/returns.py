@@ -16,13 +16,8 @@ from domain.parsing import parse_id
 from domain.permissions import Actor
 from domain.services.street_settings import get_settings
 from domain.tasks.access import TaskAccess, task_access
-from domain.tasks.handoff import (
-    DEFAULT_HANDLER_KINDS,
-    HANDLER_KINDS,
-    _unit,
-    move_task,
-    require_action,
-)
+from domain.tasks.forms import handler_kinds
+from domain.tasks.handoff import _unit, move_task, require_action
 from domain.tasks.machine import Action
 from domain.tasks.records import notify_units, publish_task
 from domain.uow import UnitOfWork
@@ -55,7 +50,7 @@ async def _change_lead(
     now = utcnow()
     note = raw.get("note", "").strip()[:500]
     new_lead = parse_id(raw.get("lead_unit_id", ""))
-    kinds = HANDLER_KINDS.get(TaskSource(task.source), DEFAULT_HANDLER_KINDS)
+    kinds = handler_kinds(TaskSource(task.source))
     candidates = {
         u.id: u
         for u in await uow.session.scalars(

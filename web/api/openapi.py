@@ -19,7 +19,7 @@ from domain.enums import (
 )
 from domain.tasks import external
 from domain.tasks import external_read as feed
-from domain.tasks.handoff import MAX_ASSISTING
+from domain.tasks.forms import MAX_ASSISTING
 from web.api.errors import API_PREFIX, CODES
 
 DEFAULT_PAGE = 50

@@ -17,7 +17,7 @@ from adapters.tabular import TableError, read_table
 from adapters.task_ledger_xlsx import XLSX, build_ledger_xlsx, ledger_template_xlsx
 from domain.enums import TaskSource
 from domain.permissions import Actor
-from domain.tasks.handoff import task_form
+from domain.tasks.forms import task_form
 from domain.tasks.ledger import LedgerFilters, ledger_rows, ledger_street
 from domain.tasks.ledger_import import (
     COLUMNS,

@@ -12,7 +12,7 @@ from domain.enums import LimitUnit, Rating, ReturnReason, TaskSource, TaskState,
 from domain.errors import DomainError, NotFound, ValidationFailed
 from domain.models.base import utcnow
 from domain.parsing import parse_id
-from domain.tasks import board, handoff
+from domain.tasks import board, forms, handoff
 from domain.topics import street_topic, unit_topic
 from web.deps import form_dict, int_param, require_actor, uow
 
@@ -112,7 +112,7 @@ async def _render_new(
 ) -> Response:
     actor = require_actor(request)
     async with uow(request, actor) as work:
-        options = await handoff.task_form(work, actor, street_id, source)
+        options = await forms.task_form(work, actor, street_id, source)
     values = dict(options.defaults)
     values.update(form or {})
     return request.app.state.templates.render(
