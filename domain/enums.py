@@ -245,3 +245,32 @@ class AdmissionState(StrEnum):
     ADMITTED = "admitted"
     DENIED = "denied"
     WITHDRAWN = "withdrawn"
+
+
+# Resource sharing (三张清单) --------------------------------------------------------------
+
+
+class ListingState(StrEnum):
+    """A need or a resource on its way to the lists: the street vets it first."""
+
+    PENDING = "pending_vetting"  # 待审核
+    LISTED = "listed"  # 已上架
+    REJECTED = "vet_rejected"  # 未通过
+    WITHDRAWN = "unlisted"  # 已下架
+    FULFILLED = "fulfilled"  # 已满足 / 已用完
+
+
+class ResourceKind(StrEnum):
+    VENUE = "venue"  # 场地
+    EQUIPMENT = "equipment"  # 设备
+    VOLUNTEERS = "volunteers"  # 志愿者
+    EXPERTISE = "expertise"  # 专业技术
+    FUNDS = "funds"  # 资金
+    SERVICE = "service"  # 服务
+
+
+class BookingState(StrEnum):
+    REQUESTED = "booking_requested"
+    APPROVED = "booking_approved"
+    DECLINED = "booking_declined"
+    CANCELLED = "booking_cancelled"

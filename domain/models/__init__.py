@@ -28,6 +28,7 @@ from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebS
 from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
 from domain.models.settings import StreetSetting
+from domain.models.sharing import Booking, Need, Resource, ResourceSlot
 from domain.models.tasks import (
     AdmissionItem,
     CalendarDay,
@@ -49,6 +50,7 @@ __all__ = [
     "AuditEntry",
     "Ballot",
     "Base",
+    "Booking",
     "CalendarDay",
     "CalendarYear",
     "Conference",
@@ -62,8 +64,11 @@ __all__ = [
     "MeetingSession",
     "Minutes",
     "MinutesSignature",
+    "Need",
     "Notification",
     "Organization",
+    "Resource",
+    "ResourceSlot",
     "RoleGrant",
     "Rotation",
     "SecretariatMember",
