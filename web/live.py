@@ -122,8 +122,12 @@ class EventRenderer:
             return cursor(event.seq, STREET_REGIONS)
         if kind == "admission.changed":
             return cursor(event.seq, "admission-list admission-item")
+        if kind == "sharing.changed":
+            return cursor(event.seq, "needs-list resources-list listing-page")
         if kind == "street.settings_changed":
             return cursor(event.seq, "street-settings")
+        if kind == "booking.changed":
+            return cursor(event.seq, "resource-schedule my-bookings")
         if kind == "audit.appended":
             return cursor(event.seq, ADMIN_REGIONS)
         # An event this page cannot render precisely: re-fetch its live regions.

@@ -19,6 +19,8 @@ from web.views import (
     dashboard,
     health,
     notifications,
+    sharing_booking,
+    sharing_lists,
     street_settings,
     supervision,
     task_actions,
@@ -93,5 +95,7 @@ def routes() -> list[BaseRoute]:
         *task_ledger.ROUTES,
         *admission.ROUTES,
         *supervision.ROUTES,
+        *sharing_booking.ROUTES,
+        *sharing_lists.ROUTES,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

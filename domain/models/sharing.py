@@ -48,7 +48,7 @@ class Need(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     poster_unit: Mapped[Unit] = relationship(lazy="raise")
-    community: Mapped[Organization | None] = relationship(lazy="raise")
+    community: Mapped[Organization | None] = relationship(foreign_keys=[community_id], lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
 
