@@ -274,3 +274,26 @@ class BookingState(StrEnum):
     APPROVED = "booking_approved"
     DECLINED = "booking_declined"
     CANCELLED = "booking_cancelled"
+
+
+class ClaimDirection(StrEnum):
+    UNIT_CLAIMS_NEED = "claims_need"  # 单位认领需求
+    COMMUNITY_REQUESTS_RESOURCE = "requests_resource"  # 社区申请资源
+
+
+class ClaimState(StrEnum):
+    PENDING = "claim_pending"
+    ACCEPTED = "claim_accepted"
+    DECLINED = "claim_declined"
+    WITHDRAWN = "claim_withdrawn"
+
+
+class ProjectState(StrEnum):
+    """共建项目: agreed, in progress, completed, rated by the party that raised the need;
+    an unfinished one is carried over to next year."""
+
+    AGREED = "project_agreed"
+    IN_PROGRESS = "project_in_progress"
+    COMPLETED = "project_completed"
+    RATED = "project_rated"
+    CARRIED_OVER = "carried_over"

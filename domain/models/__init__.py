@@ -28,7 +28,15 @@ from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebS
 from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
 from domain.models.settings import StreetSetting
-from domain.models.sharing import Booking, Need, Resource, ResourceSlot
+from domain.models.sharing import (
+    Booking,
+    Claim,
+    Need,
+    Project,
+    ProjectUpdate,
+    Resource,
+    ResourceSlot,
+)
 from domain.models.tasks import (
     AdmissionItem,
     CalendarDay,
@@ -53,6 +61,7 @@ __all__ = [
     "Booking",
     "CalendarDay",
     "CalendarYear",
+    "Claim",
     "Conference",
     "ConferenceMember",
     "Decision",
@@ -67,6 +76,8 @@ __all__ = [
     "Need",
     "Notification",
     "Organization",
+    "Project",
+    "ProjectUpdate",
     "Resource",
     "ResourceSlot",
     "RoleGrant",

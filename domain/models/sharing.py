@@ -145,3 +145,106 @@ class Booking(Base):
     requester_unit: Mapped[Unit] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Claim(Base):
+    """双向认领: a unit claims a need, or a community requests a resource; the owner of the
+    need or resource accepts or declines with a reason."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        # One open claim per claimant and listing: asking twice is refused by the database.
+        Index(
+            "uq_claims_pending_need",
+            "need_id",
+            "claimant_unit_id",
+            unique=True,
+            sqlite_where=text("state = 'claim_pending' AND need_id IS NOT NULL"),
+            postgresql_where=text("state = 'claim_pending' AND need_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_claims_pending_resource",
+            "resource_id",
+            "claimant_unit_id",
+            unique=True,
+            sqlite_where=text("state = 'claim_pending' AND resource_id IS NOT NULL"),
+            postgresql_where=text("state = 'claim_pending' AND resource_id IS NOT NULL"),
+        ),
+        Index("ix_claims_owner_state", "owner_unit_id", "state"),
+        Index("ix_claims_claimant", "claimant_unit_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    direction: Mapped[str] = mapped_column(String(20))
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    claimant_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Who decides: the unit that posted the need, or the unit that offers the resource.
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    message: Mapped[str] = mapped_column(String(1000), default="")
+    state: Mapped[str] = mapped_column(String(20), default="claim_pending")
+    decline_reason: Mapped[str] = mapped_column(String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Project(Base):
+    """共建项目: what an accepted claim becomes — parties, commitments, dates, an agreement
+    (共建协议), progress, completion, and the rating by the party that raised the need."""
+
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_street_year", "street_id", "year", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), unique=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The party that raised the need (rates the project) and the party that provides.
+    requester_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    provider_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    state: Mapped[str] = mapped_column(String(24), default="project_agreed")
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    agreement_no: Mapped[str] = mapped_column(String(60), default="")  # 共建协议编号
+    agreement_terms: Mapped[str] = mapped_column(Text, default="")  # 双方承诺
+    agreement_signed_on: Mapped[date | None] = mapped_column(Date)
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[str | None] = mapped_column(String(24))
+    rating_note: Mapped[str] = mapped_column(String(1000), default="")
+    carried_to_year: Mapped[int | None] = mapped_column(Integer)
+    carry_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    requester_unit: Mapped[Unit] = relationship(foreign_keys=[requester_unit_id], lazy="raise")
+    provider_unit: Mapped[Unit] = relationship(foreign_keys=[provider_unit_id], lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ProjectUpdate(Base):
+    """A progress note on a project (append-only by use)."""
+
+    __tablename__ = "project_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(50), default="")
+    percent: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
