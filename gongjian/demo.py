@@ -394,9 +394,11 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         await uow.commit()
     if meetings:
         # Tasks go through the real services as the demo users, after the base data exists.
+        from gongjian.demo_sharing import seed_demo_sharing
         from gongjian.demo_tasks import seed_demo_tasks
 
         await seed_demo_tasks(factory)
+        await seed_demo_sharing(factory)
     return True
 
 
