@@ -16,6 +16,7 @@ from domain.enums import ListingState, ResourceKind
 from domain.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from domain.parsing import parse_id
 from domain.sharing import listings as svc
+from domain.sharing import matching
 from domain.sharing.categories import NEED_CATEGORIES, RESOURCE_CATEGORIES
 from domain.topics import street_topic
 from web.deps import form_dict, int_param, require_actor, uow
@@ -181,11 +182,13 @@ async def render_detail(
     which = _which(request)
     async with uow(request, actor) as work:
         page = await svc.get_item(work, actor, which, item_id)
+        suggestions = await matching.suggest_for(work, actor, which, item_id)
     return request.app.state.templates.render(
         request,
         "sharing/detail.html",
         {
             "page": page,
+            "suggestions": suggestions,
             "item": page.item,
             "which": which,
             "form": form or {},
