@@ -1,4 +1,4 @@
-"""The needs and resources lists (需求清单, 资源清单) as the workbook a conference
+"""The three lists (需求清单, 资源清单, 项目清单) as the workbook a conference
 secretariat prints: a title row, then 序号, 单位/社区, 类别, 内容, 受益对象/可提供内容,
 时间, 状态. Every value is text or a number, never a formula.
 """
@@ -15,14 +15,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.labels import label
-from domain.models.sharing import Need, Resource
+from domain.models.sharing import Need, Project, Resource
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-NEEDS_SHEET, RESOURCES_SHEET = "需求清单", "资源清单"
+NEEDS_SHEET, RESOURCES_SHEET, PROJECTS_SHEET = "需求清单", "资源清单", "项目清单"
 NEED_HEADERS = [("序号", 6), ("社区", 22), ("类别", 12), ("内容", 48), ("受益对象", 22),
                 ("时间", 22), ("状态", 10)]  # fmt: skip
 RESOURCE_HEADERS = [("序号", 6), ("单位", 24), ("类别", 14), ("内容", 48),
                     ("可提供内容", 36), ("时间", 24), ("状态", 10)]  # fmt: skip
+PROJECT_HEADERS = [("序号", 6), ("项目", 36), ("需求方", 22), ("提供方", 22),
+                   ("共建协议", 40), ("时间", 24), ("进度", 8), ("状态", 14)]  # fmt: skip
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
@@ -63,6 +65,16 @@ def _resource_row(n: int, r: Resource) -> list[object]:
     return [n, r.unit.name, r.category, content, "\n".join(offer), when, label(r.state)]
 
 
+def _project_row(n: int, p: Project) -> list[object]:
+    agreement = (f"协议编号：{p.agreement_no}\n" if p.agreement_no else "") + p.agreement_terms
+    span = "至".join(d.isoformat() for d in (p.starts_on, p.due_on) if d)
+    state = label(p.state) + (f"（{label(p.rating)}）" if p.rating else "")
+    if p.carried_to_year:
+        state += f"\n结转 {p.carried_to_year} 年：{p.carry_reason}"
+    return [n, p.title, p.requester_unit.name, p.provider_unit.name, agreement, span,
+            f"{p.progress_percent}%", state]  # fmt: skip
+
+
 def _sheet(
     ws: Worksheet, title: str, headers: list[tuple[str, int]], rows: list[list[object]]
 ) -> None:
@@ -93,7 +105,10 @@ def _sheet(
 
 
 def build_lists_xlsx(
-    street_name: str, needs: Sequence[Need], resources: Sequence[Resource]
+    street_name: str,
+    needs: Sequence[Need],
+    resources: Sequence[Resource],
+    projects: Sequence[Project] = (),
 ) -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -103,6 +118,8 @@ def build_lists_xlsx(
            [_need_row(i, n) for i, n in enumerate(needs, start=1)])  # fmt: skip
     _sheet(wb.create_sheet(RESOURCES_SHEET), f"{street_name}资源清单", RESOURCE_HEADERS,
            [_resource_row(i, r) for i, r in enumerate(resources, start=1)])  # fmt: skip
+    _sheet(wb.create_sheet(PROJECTS_SHEET), f"{street_name}项目清单", PROJECT_HEADERS,
+           [_project_row(i, p) for i, p in enumerate(projects, start=1)])  # fmt: skip
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -123,7 +123,10 @@ class EventRenderer:
         if kind == "admission.changed":
             return cursor(event.seq, "admission-list admission-item")
         if kind == "sharing.changed":
-            return cursor(event.seq, "needs-list resources-list listing-page")
+            return cursor(
+                event.seq,
+                "needs-list resources-list listing-page project-list project-page claim-list",
+            )
         if kind == "street.settings_changed":
             return cursor(event.seq, "street-settings")
         if kind == "booking.changed":

@@ -21,6 +21,7 @@ from web.views import (
     notifications,
     sharing_booking,
     sharing_lists,
+    sharing_projects,
     street_settings,
     supervision,
     task_actions,
@@ -97,5 +98,6 @@ def routes() -> list[BaseRoute]:
         *supervision.ROUTES,
         *sharing_booking.ROUTES,
         *sharing_lists.ROUTES,
+        *sharing_projects.ROUTES,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

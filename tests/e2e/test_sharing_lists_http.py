@@ -109,7 +109,7 @@ async def test_post_a_venue_vet_and_find_it(web_app: Starlette, new_browser: New
     r = await community.get(f"/streets/{street}/lists.xlsx")
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
-    assert wb.sheetnames == ["需求清单", "资源清单"]
+    assert wb.sheetnames == ["需求清单", "资源清单", "项目清单"]
     needs = [row for row in wb["需求清单"].iter_rows(min_row=2, values_only=True)]
     assert needs[0][:4] == ("序号", "社区", "类别", "内容")
     assert needs[1][2] == "为老服务" and str(needs[1][3]).startswith("老年人健康讲座")

@@ -15,9 +15,10 @@ from adapters.lists_xlsx import XLSX, build_lists_xlsx
 from domain.enums import ListingState, ResourceKind
 from domain.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from domain.parsing import parse_id
+from domain.sharing import claims, matching, projects
 from domain.sharing import listings as svc
-from domain.sharing import matching
 from domain.sharing.categories import NEED_CATEGORIES, RESOURCE_CATEGORIES
+from domain.sharing.claims import beijing_year
 from domain.topics import street_topic
 from web.deps import form_dict, int_param, require_actor, uow
 
@@ -183,12 +184,14 @@ async def render_detail(
     async with uow(request, actor) as work:
         page = await svc.get_item(work, actor, which, item_id)
         suggestions = await matching.suggest_for(work, actor, which, item_id)
+        claim_box = await claims.claim_box(work, actor, which, page.item)
     return request.app.state.templates.render(
         request,
         "sharing/detail.html",
         {
             "page": page,
             "suggestions": suggestions,
+            "claim_box": claim_box,
             "item": page.item,
             "which": which,
             "form": form or {},
@@ -277,7 +280,8 @@ async def lists_xlsx(request: Request) -> Response:
     street_id: int = request.path_params["street_id"]
     async with uow(request, actor) as work:
         street, needs, resources = await svc.export_rows(work, actor, street_id)
-    data = await run_in_threadpool(build_lists_xlsx, street.name, needs, resources)
+        _, project_rows = await projects.list_projects(work, actor, street_id, beijing_year())
+    data = await run_in_threadpool(build_lists_xlsx, street.name, needs, resources, project_rows)
     name = f"三张清单-{street.name}.xlsx"
     return Response(
         data,
