@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from domain.conference.access import users_acting_for
 from domain.enums import ListingState, OrgLevel, ResourceKind, Role, UnitKind
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from domain.models import Organization, RoleGrant, Unit, User
+from domain.models import Claim, Organization, RoleGrant, Unit, User
 from domain.models.base import utcnow
 from domain.models.sharing import Need, Resource
 from domain.permissions import Actor, can_view_directory, can_view_street
@@ -463,6 +463,25 @@ class ListPage:
     units: list[Unit] = field(default_factory=list)
     communities: list[Organization] = field(default_factory=list)
     own_unit_ids: frozenset[int] = frozenset()
+    # item id → (claims waiting for an answer, claims accepted): claim status on the list.
+    claims: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+async def claim_counts(uow: UnitOfWork, which: Which, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Pending and accepted claims of a page of items, in one grouped query."""
+    if not ids:
+        return {}
+    column = Claim.need_id if which == "need" else Claim.resource_id
+    rows = await uow.session.execute(
+        select(column, Claim.state, func.count())
+        .where(column.in_(ids), Claim.state.in_(["claim_pending", "claim_accepted"]))
+        .group_by(column, Claim.state)
+    )
+    counts: dict[int, list[int]] = {}
+    for item_id, state, n in rows:
+        if item_id is not None:
+            counts.setdefault(item_id, [0, 0])[0 if state == "claim_pending" else 1] = int(n)
+    return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
 def _search(stmt: Select[Any], column: Any, q: str) -> Select[Any]:
@@ -546,6 +565,7 @@ async def list_items(
         units=units,
         communities=communities,
         own_unit_ids=own,
+        claims=await claim_counts(uow, which, [i.id for i in items]),
     )
 
 

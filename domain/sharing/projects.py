@@ -209,6 +209,12 @@ async def complete(uow: UnitOfWork, actor: Actor, project_id: int, data: dict[st
     project.completed_on = done_on
     project.progress_percent = 100
     project.state = ProjectState.COMPLETED.value
+    if project.need_id is not None:
+        # The need is met: it leaves the open list as 已满足 (its history stays).
+        need = await uow.session.get(Need, project.need_id)
+        if need is not None and need.state == ListingState.LISTED.value:
+            need.state = ListingState.FULFILLED.value
+            need.updated_at = utcnow()
     note = (data.get("note") or "").strip()[:2000] or "项目已完成。"
     _add_update(uow, actor, project, note, 100, project.provider_unit_id)
     await _changed(

@@ -142,3 +142,57 @@ async def test_the_nav_opens_a_street_for_an_admin_too(browser: Browser) -> None
     await browser.login("admin")
     r = await browser.get("/sharing")
     assert r.status_code == 303 and r.headers["location"].endswith("/needs")
+
+
+async def test_list_pages_do_not_grow_with_the_number_of_entries(
+    web_app: Starlette, new_browser: NewBrowser
+) -> None:
+    """Needs, resources, claims and projects pages: the same statements for 2 entries as for
+    12 (no query per row for units, communities, claim counts or suggestions)."""
+    from tests.e2e.support import count_statements
+
+    liaison, secretary, community = new_browser(), new_browser(), new_browser()
+    await liaison.login("liaison")
+    await secretary.login("secretary")
+    await community.login("community")
+    street = await org_id(web_app, "新华街道")
+
+    async def add(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            r = await liaison.post(
+                f"/resources?street={street}&kind=venue", {**VENUE, "title": f"活动室 {i}"}
+            )
+            rid = _id(r)
+            path = f"/resources/{rid}"
+            await secretary.post(
+                f"{path}/vet", {"version": await _version(secretary, path), "decision": "approve"}
+            )
+            r = await community.post(
+                "/needs?street=" + str(street),
+                {
+                    "title": f"活动场地需求 {i}",
+                    "category": "场地设施",
+                    "description": "需要活动室开展党员活动。",
+                    "tags": "党建",
+                },
+            )
+            assert r.status_code == 303, r.text[:500]
+            need_path = f"/needs/{_id(r)}"
+            await secretary.post(
+                f"{need_path}/vet",
+                {"version": await _version(secretary, need_path), "decision": "approve"},
+            )
+
+    async def statements(url: str) -> int:
+        await community.get(url)
+        with count_statements(web_app) as seen:
+            r = await community.get(url)
+        assert r.status_code == 200, url
+        return len(seen)
+
+    urls = [f"/streets/{street}/needs", f"/streets/{street}/resources", "/claims"]
+    await add(2, 0)
+    before = [await statements(u) for u in urls]
+    await add(10, 2)
+    after = [await statements(u) for u in urls]
+    assert after == before, (before, after)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain.enums import ClaimState, ProjectState
+from domain.enums import ClaimState, ListingState, ProjectState
 from domain.errors import Conflict, PermissionDenied, ValidationFailed
 from domain.models import Event
 from domain.models.sharing import Claim, Need, Project, ProjectUpdate, Resource
-from domain.sharing import claims, projects
+from domain.sharing import claims, listings, projects
+from domain.sharing.listings import ListFilters
 from domain.topics import street_topic
 from tests.integration.conftest import World
 from tests.integration.test_sharing_lists import (
@@ -175,6 +176,9 @@ async def test_project_lifecycle(world: World) -> None:
         {"version": str(p.version), "completed_on": "2026-01-20"},
     )  # fmt: skip
     assert p.state == ProjectState.COMPLETED and p.progress_percent == 100
+    async with world.factory() as s:  # the need is met: it leaves the open list
+        need = await s.get(Need, p.need_id)
+        assert need is not None and need.state == ListingState.FULFILLED
     with pytest.raises(PermissionDenied):  # the provider does not rate itself
         await as_(world, "liaison", projects.rate, p.id, {"version": str(p.version)})
     with pytest.raises(ValidationFailed) as no_note:
@@ -248,3 +252,10 @@ async def test_carry_over_and_report(world: World) -> None:
         {"version": str(p.version), "text": "资金已到位，继续实施", "percent": "60"},
     )  # fmt: skip
     assert p.state == ProjectState.IN_PROGRESS and p.carried_to_year == p.year + 1
+
+
+async def test_the_list_shows_claim_status(world: World) -> None:
+    need = await listed_need(world)
+    await claim(world, need=need)
+    page = await as_(world, "community", listings.list_items, need.street_id, "need", ListFilters())
+    assert page.claims[need.id] == (1, 0)  # one claim waiting for an answer
