@@ -102,3 +102,18 @@ def live_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[
         yield server.base
     finally:
         server.stop()
+
+
+def login_page(chromium, base: str, username: str, width: int = 1280):  # type: ignore[no-untyped-def]
+    """A new browser context logged in as a demo user; `page.errors` collects console errors."""
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(base + "/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", "gongjian-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    page.errors = errors
+    return page

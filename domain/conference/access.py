@@ -71,6 +71,28 @@ def units_acted_for(actor: Actor, community_units: dict[int, int]) -> frozenset[
     return frozenset(units)
 
 
+async def acting_unit_ids(uow: UnitOfWork, actor: Actor) -> frozenset[int]:
+    """Units this user acts for anywhere (tasks, bookings, claims): as liaison, or as a
+    community's secretary for its residents' committee."""
+    communities = actor.org_ids_with(Role.COMMUNITY_SECRETARY)
+    community_units: dict[int, int] = {}
+    if communities:
+        rows = await uow.session.execute(
+            select(Unit.community_id, Unit.id).where(
+                Unit.community_id.in_(communities), Unit.kind == UnitKind.COMMUNITY, Unit.active
+            )
+        )
+        community_units = {c: u for c, u in rows if c is not None}
+    return units_acted_for(actor, community_units)
+
+
+async def acting_units(uow: UnitOfWork, actor: Actor) -> list[Unit]:
+    ids = await acting_unit_ids(uow, actor)
+    if not ids:
+        return []
+    return list(await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
+
+
 async def conference_access(uow: UnitOfWork, actor: Actor, conference_id: int) -> ConferenceAccess:
     s = uow.session
     conference = await s.get(Conference, conference_id)

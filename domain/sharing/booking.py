@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from domain.conference.access import units_acted_for, users_acting_for
-from domain.enums import BookingState, ListingState, ResourceKind, Role, UnitKind
+from domain.conference.access import acting_unit_ids, acting_units, users_acting_for
+from domain.enums import BookingState, ListingState, ResourceKind, Role
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from domain.models import Unit
 from domain.models.base import utcnow
@@ -41,27 +41,6 @@ MY_LIMIT = 100
 
 
 # --- who acts for what -------------------------------------------------------------------
-
-
-async def acting_unit_ids(uow: UnitOfWork, actor: Actor) -> frozenset[int]:
-    """Units the actor books for: as liaison, or as a community's secretary."""
-    communities = actor.org_ids_with(Role.COMMUNITY_SECRETARY)
-    community_units: dict[int, int] = {}
-    if communities:
-        rows = await uow.session.execute(
-            select(Unit.community_id, Unit.id).where(
-                Unit.community_id.in_(communities), Unit.kind == UnitKind.COMMUNITY, Unit.active
-            )
-        )
-        community_units = {c: u for c, u in rows if c is not None}
-    return units_acted_for(actor, community_units)
-
-
-async def acting_units(uow: UnitOfWork, actor: Actor) -> list[Unit]:
-    ids = await acting_unit_ids(uow, actor)
-    if not ids:
-        return []
-    return list(await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
 
 
 def _is_street_staff(actor: Actor, resource: Resource) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from domain.conference.access import users_acting_for
+from domain.conference.access import acting_units, users_acting_for
 from domain.enums import ClaimDirection, ClaimState, ListingState, ProjectState, UnitKind
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from domain.models import Unit
@@ -25,7 +25,6 @@ from domain.models.sharing import Claim, Need, Project, Resource
 from domain.permissions import Actor
 from domain.services.notifications import notify
 from domain.sharing import listings
-from domain.tasks.board import acting_units
 from domain.tasks.calendar import BEIJING
 from domain.topics import street_topic
 from domain.uow import UnitOfWork

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from domain.conference.access import users_acting_for
+from domain.conference.access import acting_units, users_acting_for
 from domain.enums import ListingState, OrgLevel, ResourceKind, Role, UnitKind
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from domain.models import Claim, Organization, RoleGrant, Unit, User
@@ -25,7 +25,6 @@ from domain.models.sharing import Need, Resource
 from domain.permissions import Actor, can_view_directory, can_view_street
 from domain.services.notifications import notify
 from domain.sharing.categories import NEED_CATEGORIES, RESOURCE_CATEGORIES
-from domain.tasks.board import acting_units
 from domain.topics import street_topic
 from domain.uow import UnitOfWork
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from domain.conference.access import units_acted_for
-from domain.enums import AssigneeState, Role, TaskSource, TaskState, UnitKind
+from domain.conference.access import acting_units
+from domain.enums import AssigneeState, TaskSource, TaskState, UnitKind
 from domain.errors import NotFound, PermissionDenied
 from domain.models import (
     ExtensionRequest,
@@ -81,22 +81,6 @@ class MyTasks:
     boards: list[UnitBoard]
     worklists: list[Worklist]
     street_ids: list[int]  # streets whose full task list this user may open
-
-
-async def acting_units(uow: UnitOfWork, actor: Actor) -> list[Unit]:
-    """Units this user handles tasks for: as liaison, or as a community's secretary."""
-    ids = set(actor.unit_ids_with(Role.UNIT_LIAISON, Role.DEPT_LIAISON))
-    communities = actor.org_ids_with(Role.COMMUNITY_SECRETARY)
-    if communities:
-        rows = await uow.session.execute(
-            select(Unit.community_id, Unit.id).where(
-                Unit.community_id.in_(communities), Unit.kind == UnitKind.COMMUNITY, Unit.active
-            )
-        )
-        ids |= units_acted_for(actor, {c: u for c, u in rows if c is not None})
-    if not ids:
-        return []
-    return list(await uow.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
 
 
 async def my_tasks(uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> MyTasks:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS
+from tests.live_server import CHROMIUM_ARGS, LiveServer
 from tests.services import CHROMIUM, chromium_available, require_service
 
 
@@ -19,3 +19,13 @@ def chromium() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server on a fresh demo database, one per test module."""
+    srv = LiveServer(tmp_path_factory.mktemp("live"))
+    srv.prepare()
+    srv.start()
+    yield srv
+    srv.stop()

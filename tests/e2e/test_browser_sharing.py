@@ -4,50 +4,26 @@ for a slot, the unit approves — and the community's page shows it without a re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 
-from tests.live_server import ARTIFACTS, LiveServer
+from tests.live_server import ARTIFACTS, LiveServer, login_page
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    srv = LiveServer(tmp_path_factory.mktemp("sharing"))
-    srv.prepare()
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-def login(chromium, base: str, username: str):  # type: ignore[no-untyped-def]
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(base + "/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", "gongjian-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    page.errors = errors
-    return page
-
-
-def test_post_vet_book_approve(server: LiveServer, chromium) -> None:  # type: ignore[no-untyped-def]
+def test_post_vet_book_approve(demo_server: LiveServer, chromium) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
-    liaison = login(chromium, server.base, "liaison")
-    secretary = login(chromium, server.base, "secretary")
-    community = login(chromium, server.base, "community")
+    liaison = login_page(chromium, demo_server.base, "liaison")
+    secretary = login_page(chromium, demo_server.base, "secretary")
+    community = login_page(chromium, demo_server.base, "community")
 
     # The hospital's liaison posts its hall as a venue.
-    liaison.goto(server.base + "/sharing")
+    liaison.goto(demo_server.base + "/sharing")
     liaison.wait_for_url(re.compile(r".*/streets/(\d+)/needs"))
     street = re.search(r"/streets/(\d+)/", liaison.url).group(1)  # type: ignore[union-attr]
-    liaison.goto(f"{server.base}/resources/new?street={street}&kind=venue")
+    liaison.goto(f"{demo_server.base}/resources/new?street={street}&kind=venue")
     liaison.fill("[name=title]", "医院二楼党员活动室")
     liaison.select_option("[name=category]", index=1)
     liaison.fill("[name=description]", "可容纳 40 人，有投影仪和音响。")
@@ -63,7 +39,7 @@ def test_post_vet_book_approve(server: LiveServer, chromium) -> None:  # type: i
     secretary.goto(resource_url)
     secretary.click("#vet-form button[value=approve]")
     secretary.wait_for_selector("#listing-state:has-text('已上架')")
-    community.goto(f"{server.base}/streets/{street}/resources?q=活动室")
+    community.goto(f"{demo_server.base}/streets/{street}/resources?q=活动室")
     assert "医院二楼党员活动室" in community.inner_text("#resources-list")
 
     # The owner publishes next week's slots.
@@ -83,13 +59,13 @@ def test_post_vet_book_approve(server: LiveServer, chromium) -> None:  # type: i
     community.fill("[name=attendees]", "25")
     community.click("button:has-text('提交申请')")
     community.wait_for_load_state()
-    community.goto(server.base + "/bookings")
+    community.goto(demo_server.base + "/bookings")
     community.wait_for_selector("#live-status[data-state=live]", timeout=10_000)
     community.evaluate("() => { window.__noReload = true; }")
     assert "待审批" in community.inner_text("#my-bookings")
 
     # The owner approves; the community's page changes by itself.
-    liaison.goto(server.base + "/bookings")
+    liaison.goto(demo_server.base + "/bookings")
     liaison.click("button:has-text('批准') >> nth=0")
     liaison.wait_for_load_state()
     community.wait_for_function(

@@ -4,48 +4,24 @@ the department accepts and reports, the street reviews and rates."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
-from tests.live_server import ARTIFACTS, LiveServer
+from tests.live_server import ARTIFACTS, LiveServer, login_page
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    srv = LiveServer(tmp_path_factory.mktemp("tasks"))
-    srv.prepare()
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-def login(chromium, base: str, username: str, width: int = 1280):  # type: ignore[no-untyped-def]
-    context = chromium.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(base + "/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", "gongjian-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    page.errors = errors
-    return page
-
-
-def test_assign_accept_report_review_rate(server: LiveServer, chromium) -> None:  # type: ignore[no-untyped-def]
+def test_assign_accept_report_review_rate(demo_server: LiveServer, chromium) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
-    dept = login(chromium, server.base, "dept")
-    dept.goto(server.base + "/tasks")
+    dept = login_page(chromium, demo_server.base, "dept")
+    dept.goto(demo_server.base + "/tasks")
     dept.wait_for_selector("#live-status[data-state=live]", timeout=10_000)
     dept.evaluate("() => { window.__noReload = true; }")
 
-    secretary = login(chromium, server.base, "secretary")
-    secretary.goto(server.base + "/tasks")
+    secretary = login_page(chromium, demo_server.base, "secretary")
+    secretary.goto(demo_server.base + "/tasks")
     secretary.click("text=交办任务")
     secretary.fill("#f-title", "整治春晖路占道经营")
     secretary.fill("#f-description", "早市摊点占用春晖路人行道，影响通行。")
@@ -102,7 +78,7 @@ def test_assign_accept_report_review_rate(server: LiveServer, chromium) -> None:
     for step in ("已交办", "已签收", "已反馈", "已审核", "已评价"):
         assert step in timeline
 
-    phone = login(chromium, server.base, "dept", width=390)
+    phone = login_page(chromium, demo_server.base, "dept", width=390)
     phone.goto(task_url)
     phone.screenshot(path=str(ARTIFACTS / "tasks-detail-phone.png"), full_page=True)
     assert dept.errors == [] and secretary.errors == [] and phone.errors == []
