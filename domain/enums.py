@@ -297,3 +297,73 @@ class ProjectState(StrEnum):
     COMPLETED = "project_completed"
     RATED = "project_rated"
     CARRIED_OVER = "carried_over"
+
+
+# --- activities and 双报到 (values stay unique across enums: labels map by value) -----------
+
+
+class ActivityKind(StrEnum):
+    THEMED_DAY = "themed_day"  # 主题党日
+    JOINT = "joint_activity"  # 联合活动
+    VOLUNTEER = "volunteer_service"  # 志愿服务
+
+
+class SignupRule(StrEnum):
+    OPEN = "signup_open"  # 报名即确认
+    APPROVAL = "signup_approval"  # 报名需组织方审核
+
+
+class ActivityState(StrEnum):
+    """The series (or one-off activity) as a whole."""
+
+    PLANNED = "activity_planned"  # 筹备中: visible to hosts, no sign-up yet
+    ANNOUNCED = "activity_announced"  # 已发布: on the calendar, open for sign-up
+    CANCELLED = "activity_cancelled"
+
+
+class OccurrenceState(StrEnum):
+    """One date of an activity: a one-off has one, a recurring series many."""
+
+    SCHEDULED = "occ_scheduled"
+    CANCELLED = "occ_cancelled"  # an exception for a single date, or the whole series
+    SETTLED = "occ_settled"  # attendance closed: hours and points posted
+
+
+class SignupState(StrEnum):
+    PENDING = "signup_pending"  # awaiting the organiser's approval
+    CONFIRMED = "signup_confirmed"  # holds a seat
+    WAITLISTED = "signup_waitlisted"
+    DECLINED = "signup_declined"
+    CANCELLED = "signup_cancelled"
+
+
+class AttendanceMark(StrEnum):
+    """Set on a confirmed sign-up when the occurrence is settled."""
+
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class CheckinMethod(StrEnum):
+    QR = "checkin_qr"  # the member scanned the code at the venue
+    ORGANISER = "checkin_organiser"  # the organiser ticked the member off
+
+
+class PointSource(StrEnum):
+    ACTIVITY = "point_activity"  # attended an activity (hours and points at settlement)
+    POST = "point_post"  # service on a claimed post (服务岗位), entered by the community
+    ADJUST = "point_adjust"  # a correction, with a reason (may be negative)
+
+
+class RegistrationState(StrEnum):
+    """双报到: a unit's report-in slip or a member's registration, confirmed by the community."""
+
+    SUBMITTED = "reg_submitted"
+    CONFIRMED = "reg_confirmed"
+    RETURNED = "reg_returned"  # sent back with a reason; may be corrected and resubmitted
+    ENDED = "reg_ended"  # withdrawn, moved away, or the year ended
+
+
+class PostClaimState(StrEnum):
+    CLAIMED = "post_claimed"
+    RELEASED = "post_released"

@@ -55,6 +55,14 @@ TASK_REGIONS = (
     "task-page task-board street-tasks supervision-figures supervision-board supervision-overdue"
     " supervision-units"
 )
+# Regions that show activities: the joint calendar, an activity, one date with its sign-ups,
+# a member's own activities and the make-up list.
+ACTIVITY_REGIONS = "activity-calendar activity-page occurrence-page my-activities makeup-list"
+# Regions of 双报到 and the points ledger.
+DUAL_REPORT_REGIONS = (
+    "unit-registrations member-registrations service-posts my-registration points-ledger"
+    " community-review"
+)
 # Regions of the admin pages, which follow every audited change.
 ADMIN_REGIONS = "audit-table user-table org-tree user-grants calendar-years"
 
@@ -131,6 +139,10 @@ class EventRenderer:
             return cursor(event.seq, "street-settings")
         if kind == "booking.changed":
             return cursor(event.seq, "resource-schedule my-bookings")
+        if kind == "activity.changed":
+            return cursor(event.seq, ACTIVITY_REGIONS)
+        if kind in ("dual_report.changed", "points.changed"):
+            return cursor(event.seq, DUAL_REPORT_REGIONS)
         if kind == "audit.appended":
             return cursor(event.seq, ADMIN_REGIONS)
         # An event this page cannot render precisely: re-fetch its live regions.

@@ -10,6 +10,8 @@ from gongjian.config import PROJECT_ROOT
 from web.api import mount as api_mount
 from web.live import live_socket
 from web.views import (
+    activities,
+    activity_occurrence,
     admin_audit,
     admin_calendar,
     admin_orgs,
@@ -17,8 +19,11 @@ from web.views import (
     admission,
     auth,
     dashboard,
+    dual_report,
+    feeds,
     health,
     notifications,
+    points,
     sharing_booking,
     sharing_lists,
     sharing_projects,
@@ -99,5 +104,10 @@ def routes() -> list[BaseRoute]:
         *sharing_booking.ROUTES,
         *sharing_lists.ROUTES,
         *sharing_projects.ROUTES,
+        *activities.ROUTES,
+        *activity_occurrence.ROUTES,
+        *dual_report.ROUTES,
+        *points.ROUTES,
+        *feeds.ROUTES,
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
     ]

@@ -4,6 +4,16 @@ Relationships default to `lazy="raise"`: under asyncio a lazy load inside a
 template fails far from its cause, so every query says what it loads.
 """
 
+from domain.models.activities import (
+    Activity,
+    ActivityHost,
+    ActivityOccurrence,
+    ActivityReminder,
+    CalendarFeed,
+    MakeupRecord,
+    PointEntry,
+    Signup,
+)
 from domain.models.audit import AuditEntry
 from domain.models.base import Base
 from domain.models.conference import (
@@ -23,6 +33,12 @@ from domain.models.conference import (
     SpecialCommittee,
     TopicProposal,
     Vote,
+)
+from domain.models.dual_report import (
+    MemberRegistration,
+    PostClaim,
+    ServicePost,
+    UnitRegistration,
 )
 from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebSession
 from domain.models.live import Event, Notification
@@ -51,6 +67,10 @@ from domain.models.tasks import (
 )
 
 __all__ = [
+    "Activity",
+    "ActivityHost",
+    "ActivityOccurrence",
+    "ActivityReminder",
     "AdmissionItem",
     "AgendaItem",
     "ApiToken",
@@ -60,6 +80,7 @@ __all__ = [
     "Base",
     "Booking",
     "CalendarDay",
+    "CalendarFeed",
     "CalendarYear",
     "Claim",
     "Conference",
@@ -69,13 +90,17 @@ __all__ = [
     "Event",
     "ExtensionRequest",
     "LoginFailure",
+    "MakeupRecord",
     "Material",
     "MeetingSession",
+    "MemberRegistration",
     "Minutes",
     "MinutesSignature",
     "Need",
     "Notification",
     "Organization",
+    "PointEntry",
+    "PostClaim",
     "Project",
     "ProjectUpdate",
     "Resource",
@@ -83,6 +108,8 @@ __all__ = [
     "RoleGrant",
     "Rotation",
     "SecretariatMember",
+    "ServicePost",
+    "Signup",
     "SpeakerRequest",
     "SpecialCommittee",
     "StreetSetting",
@@ -93,6 +120,7 @@ __all__ = [
     "TaskReport",
     "TopicProposal",
     "Unit",
+    "UnitRegistration",
     "User",
     "Vote",
     "WebSession",

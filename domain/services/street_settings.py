@@ -48,6 +48,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("bulletin_after_days", "逾期后通报", 3, 1, 30, "工作日", "交办督办"),
     SettingSpec("activity_points", "参加活动积分", 2, 0, 100, "分/次", "活动与积分"),
     SettingSpec("service_hour_points", "志愿服务积分", 1, 0, 100, "分/小时", "活动与积分"),
+    SettingSpec("checkin_open_minutes", "扫码签到提前开放", 30, 0, 240, "分钟", "活动与积分"),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 

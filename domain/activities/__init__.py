@@ -1,0 +1,1 @@
+"""The joint activity calendar: planning, sign-up and check-in, settlement, feeds."""

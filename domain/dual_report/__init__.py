@@ -1,0 +1,1 @@
+"""双报到: unit and member registration with communities, service posts, points."""
