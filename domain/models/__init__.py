@@ -35,6 +35,7 @@ from domain.models.conference import (
     Vote,
 )
 from domain.models.dual_report import (
+    FeedbackDispatch,
     MemberRegistration,
     PostClaim,
     ServicePost,
@@ -89,6 +90,7 @@ __all__ = [
     "DigestRecord",
     "Event",
     "ExtensionRequest",
+    "FeedbackDispatch",
     "LoginFailure",
     "MakeupRecord",
     "Material",

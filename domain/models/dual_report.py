@@ -152,3 +152,16 @@ class PostClaim(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post: Mapped[ServicePost] = relationship(lazy="raise")
+
+
+class FeedbackDispatch(Base):
+    """The quarterly feedback to an employer unit was announced: the key keeps a re-run of
+    the job from notifying twice."""
+
+    __tablename__ = "feedback_dispatches"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: a10d8acabef4
 Revises: 152575e023ae
-Create Date: 2026-11-29 13:12:47.113990
+Create Date: 2026-11-29 13:14:42.870344
 """
 
 from collections.abc import Sequence
@@ -81,6 +81,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_calendar_feeds_unit", ["unit_id"], unique=False)
         batch_op.create_index("ix_calendar_feeds_user", ["user_id"], unique=False)
 
+    op.create_table(
+        "feedback_dispatches",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("quarter", sa.Integer(), nullable=False),
+        sa.Column("members", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_feedback_dispatches_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("unit_id", "year", "quarter", name=op.f("pk_feedback_dispatches")),
+    )
     op.create_table(
         "member_registrations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -595,6 +607,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_member_registrations_community")
 
     op.drop_table("member_registrations")
+    op.drop_table("feedback_dispatches")
     with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
         batch_op.drop_index("ix_calendar_feeds_user")
         batch_op.drop_index("ix_calendar_feeds_unit")
