@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.activities.reminders import send_reminders
 from domain.models.base import utcnow
 from domain.services import auth, live_events
 from domain.tasks import supervision
@@ -76,6 +77,15 @@ async def archive_closed_tasks(ctx: dict[str, Any], now: datetime | None = None)
     return total
 
 
+async def send_activity_reminders(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Remind those signed up 24 h and 1 h before each activity date; idempotent."""
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        sent = await send_reminders(uow, now or utcnow())
+        await uow.commit()
+    log.info("send_activity_reminders sent %d reminders", sent)
+    return sent
+
+
 # name → (function, period in seconds) for the periodic schedule in both runners.
 PERIODIC: dict[str, tuple[Any, int]] = {
     "purge_sessions": (purge_sessions, 3600),
@@ -83,5 +93,6 @@ PERIODIC: dict[str, tuple[Any, int]] = {
     "supervise_tasks": (supervise_tasks, 300),
     "send_task_digests": (send_task_digests, 3600),
     "archive_closed_tasks": (archive_closed_tasks, 86400),
+    "send_activity_reminders": (send_activity_reminders, 300),
 }
 JOBS = {name: fn for name, (fn, _period) in PERIODIC.items()}

@@ -15,6 +15,7 @@ from tasks.jobs import (
     archive_closed_tasks,
     purge_events,
     purge_sessions,
+    send_activity_reminders,
     send_task_digests,
     supervise_tasks,
 )
@@ -50,6 +51,12 @@ class WorkerSettings:
         cron(supervise_tasks, minute=set(range(0, 60, 5)), unique=True),  # type: ignore[arg-type]
         cron(send_task_digests, minute=3, unique=True),  # type: ignore[arg-type]
         cron(archive_closed_tasks, hour=3, minute=33, unique=True),  # type: ignore[arg-type]
+        # Activity reminders (24 h and 1 h before) every five minutes.
+        cron(
+            send_activity_reminders,  # type: ignore[arg-type]
+            minute=set(range(1, 60, 5)),
+            unique=True,
+        ),
     ]
     timezone = BEIJING
     on_startup = startup
