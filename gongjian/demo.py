@@ -394,11 +394,18 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         await uow.commit()
     if meetings:
         # Tasks go through the real services as the demo users, after the base data exists.
+        from gongjian.demo_activities import seed_demo_activities
+        from gongjian.demo_attendance import seed_demo_attendance
+        from gongjian.demo_dual_report import seed_demo_dual_report
         from gongjian.demo_sharing import seed_demo_sharing
         from gongjian.demo_tasks import seed_demo_tasks
 
         await seed_demo_tasks(factory)
         await seed_demo_sharing(factory)
+        # Members register (双报到) before the activities they sign up for and are settled in.
+        await seed_demo_dual_report(factory)
+        await seed_demo_activities(factory)
+        await seed_demo_attendance(factory)
     return True
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.activities.reminders import send_reminders
+from domain.dual_report import feedback
 from domain.models.base import utcnow
 from domain.services import auth, live_events
 from domain.tasks import supervision
@@ -86,6 +87,16 @@ async def send_activity_reminders(ctx: dict[str, Any], now: datetime | None = No
     return sent
 
 
+async def announce_quarterly_feedback(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """In a quarter's first week, tell each employer unit that last quarter's feedback on its
+    in-service members (双报到) is ready; once per unit and quarter, so it can run hourly."""
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        sent = await feedback.announce_quarterly_feedback(uow, now or utcnow())
+        await uow.commit()
+    log.info("announce_quarterly_feedback notified %d units", sent)
+    return sent
+
+
 # name → (function, period in seconds) for the periodic schedule in both runners.
 PERIODIC: dict[str, tuple[Any, int]] = {
     "purge_sessions": (purge_sessions, 3600),
@@ -94,5 +105,6 @@ PERIODIC: dict[str, tuple[Any, int]] = {
     "send_task_digests": (send_task_digests, 3600),
     "archive_closed_tasks": (archive_closed_tasks, 86400),
     "send_activity_reminders": (send_activity_reminders, 300),
+    "announce_quarterly_feedback": (announce_quarterly_feedback, 3600),
 }
 JOBS = {name: fn for name, (fn, _period) in PERIODIC.items()}

@@ -12,6 +12,7 @@ from domain.tasks.calendar import BEIJING
 from gongjian.config import load_config
 from tasks.jobs import (
     JOBS,
+    announce_quarterly_feedback,
     archive_closed_tasks,
     purge_events,
     purge_sessions,
@@ -57,6 +58,9 @@ class WorkerSettings:
             minute=set(range(1, 60, 5)),
             unique=True,
         ),
+        # The quarterly 双报到 feedback announcement: hourly, acting only in a quarter's first
+        # week and once per unit and quarter.
+        cron(announce_quarterly_feedback, minute=23, unique=True),  # type: ignore[arg-type]
     ]
     timezone = BEIJING
     on_startup = startup

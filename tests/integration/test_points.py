@@ -223,3 +223,19 @@ async def test_announce_is_idempotent_and_only_early_in_a_quarter(world: World) 
         assert await fb.announce_quarterly_feedback(uow, datetime(2027, 1, 3, tzinfo=UTC)) == 1
         await uow.commit()
     assert await world.count(FeedbackDispatch, FeedbackDispatch.quarter == 4) == 1
+
+
+async def test_the_scheduled_job_announces_once_per_quarter(world: World) -> None:
+    """The job both runners schedule hourly: in a quarter's first week it tells each employer
+    once, however often it runs; it is on the in-process schedule and the arq cron."""
+    from tasks.jobs import PERIODIC
+    from tasks.jobs import announce_quarterly_feedback as job
+    from tasks.worker import WorkerSettings
+
+    await register(world, "member")
+    ctx = {"session_factory": world.factory}
+    early = datetime(2026, 10, 1, 1, tzinfo=UTC)
+    assert [await job(ctx, early), await job(ctx, early + timedelta(hours=1))] == [1, 0]
+    assert await world.count(FeedbackDispatch, FeedbackDispatch.quarter == 3) == 1
+    assert PERIODIC["announce_quarterly_feedback"][1] == 3600
+    assert "cron:announce_quarterly_feedback" in {c.name for c in WorkerSettings.cron_jobs}
