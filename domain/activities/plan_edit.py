@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 
 from domain.activities.conflicts import venue_key
 from domain.activities.forms import parse_activity_form
+from domain.activities.plan_dates import live_signup_users
 from domain.activities.planning import (
     ClashWarning,
     apply_input,
@@ -30,6 +31,7 @@ from domain.errors import Conflict, ValidationFailed
 from domain.models.activities import Activity, ActivityHost, ActivityOccurrence, Signup
 from domain.models.base import utcnow
 from domain.permissions import Actor
+from domain.services.notifications import notify
 from domain.uow import UnitOfWork
 
 # --- edit --------------------------------------------------------------------------------
@@ -121,6 +123,11 @@ async def edit_activity(
         if warnings:
             raise ClashWarning(warnings)
     old_capacity = activity.capacity
+    old_venue = activity.venue
+    venue_changed = (
+        venue_key(data.venue) != venue_key(activity.venue)
+        or data.resource_id != activity.resource_id
+    )
     apply_input(activity, data, resource)
     activity.updated_at = now
     if frozenset(data.host_unit_ids) != old_hosts or [h.unit_id for h in activity.hosts] != list(
@@ -145,6 +152,16 @@ async def edit_activity(
 
         for occ in future:
             await promote_waitlist(uow, occ.id)
+    if venue_changed and not retimed:
+        # People already signed up must not go to the old place.
+        notify(
+            uow,
+            await live_signup_users(uow, [o.id for o in future]),
+            "activity",
+            f"活动地点变更：{activity.title}",
+            f"地点由「{old_venue or '未定'}」改为「{activity.venue or '未定'}」。",
+            link=f"/activities/{activity.id}",
+        )
     uow.audit(
         "activity.edit",
         "activity",

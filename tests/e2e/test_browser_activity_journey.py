@@ -9,6 +9,7 @@ check-in, and to over before the settlement. Everything else goes through the pa
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,18 @@ from tests.live_server import ARTIFACTS, LiveServer, login_page
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TITLE = "周三晚间理论学习"
+SAVED = re.compile(r"/activities/(\d+)(?:\?|$)")
+
+
+def _save(page) -> int:  # type: ignore[no-untyped-def]
+    """Submit the activity form; if it warns of a clash, confirm and save again."""
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_load_state()
+    if not SAVED.search(page.url):
+        page.check("input[name=confirm_conflicts]")
+        page.get_by_role("button", name="保存").click()
+    page.wait_for_url(SAVED)
+    return int(SAVED.search(page.url)[1])  # type: ignore[index]
 
 
 def _move_first_date(server: LiveServer, activity_id: int, start: datetime) -> int:
@@ -58,11 +71,7 @@ def test_recurring_activity_signup_checkin_points(demo_server, chromium) -> None
     organiser.fill("#f-recurrence_until", (tomorrow + timedelta(days=27)).isoformat())
     organiser.fill("#f-capacity", "20")
     organiser.check("input[name=signup_rule][value=signup_open]")
-    if organiser.locator("input[name=confirm_conflicts]").count():
-        organiser.check("input[name=confirm_conflicts]")
-    organiser.get_by_role("button", name="保存").click()
-    organiser.wait_for_url("**/activities/*")
-    activity_id = int(organiser.url.rstrip("/").rsplit("/", 1)[1].split("?")[0])
+    activity_id = _save(organiser)
     # Four weekly dates were created from the rule.
     assert organiser.locator("#activity-page a[href^='/activities/o/']").count() == 4
     organiser.get_by_role("button", name="发布活动").click()
@@ -109,3 +118,32 @@ def test_recurring_activity_signup_checkin_points(demo_server, chromium) -> None
     assert "1.5" in row.inner_text()  # the 19:00–20:30 service time the activity credits
     assert "+2" in row.inner_text()  # the street's standard 2 points per attendance
     member.screenshot(path=str(ARTIFACTS / "journey-4-points.png"), full_page=True)
+
+
+def test_calendar_shows_an_announced_activity_live(demo_server, chromium) -> None:  # type: ignore[no-untyped-def]
+    """A member's open calendar gains the activity the moment it is announced, no reload."""
+    base = demo_server.base
+    day = (datetime.now(BEIJING) + timedelta(days=2)).date()
+    title = "楼道微更新议事会"
+    member = login_page(chromium, base, "member")
+    member.goto(f"{base}/activities?view=agenda&date={day.isoformat()}")
+    member.wait_for_selector("#live-status[data-state=live]")
+    member.evaluate("window.__notReloaded = true")
+
+    organiser = login_page(chromium, base, "community")
+    organiser.goto(base + "/activities/new")
+    organiser.check("input[name=kind][value=joint_activity]")
+    organiser.fill("#f-title", title)
+    organiser.select_option("#f-lead_unit_id", label="文化里社区居委会")
+    organiser.fill("#f-venue", "文化里小区 3 号楼架空层")
+    organiser.fill("#f-date", day.isoformat())
+    organiser.fill("#f-start_time", "09:30")
+    organiser.fill("#f-end_time", "10:30")
+    _save(organiser)
+    # Still planned: the member's calendar must not show it yet.
+    member.wait_for_timeout(1500)
+    assert title not in member.locator("#activity-calendar").inner_text()
+    organiser.get_by_role("button", name="发布活动").click()
+    member.locator("#activity-calendar", has_text=title).wait_for(timeout=10_000)
+    assert member.evaluate("window.__notReloaded") is True
+    member.screenshot(path=str(ARTIFACTS / "journey-5-live-calendar.png"), full_page=True)

@@ -395,3 +395,41 @@ async def test_demo_activities(world: World) -> None:
     assert activities["医社共建健康讲座：冬季心脑血管疾病预防"].signup_rule == "signup_approval"
     (past,) = await dates_of(world, activities["楼道环境清洁志愿服务"].id)
     assert past.ends_at < utcnow()
+
+
+async def test_a_new_venue_is_told_to_those_signed_up(world: World) -> None:
+    activity = await create(world)
+    (only,) = await dates_of(world, activity.id)
+    await sign_up(world, only.id, "member")
+    liaison = await world.actor("liaison")
+    async with world.uow(liaison) as uow:
+        await plan_edit.edit_activity(
+            uow,
+            liaison,
+            activity.id,
+            await raw(world, venue="门诊楼五楼党员活动室", version=str(activity.version)),
+        )
+        await uow.commit()
+    notes = await notes_of(world, "member")
+    assert [(n.title, n.body) for n in notes] == [
+        ("活动地点变更：共建健康讲座", "地点由「医院礼堂」改为「门诊楼五楼党员活动室」。")
+    ]
+    # A change that keeps the place tells nobody again.
+    async with world.factory() as s:
+        current = await s.get(Activity, activity.id)
+        assert current is not None
+        version = current.version
+    async with world.uow(liaison) as uow:
+        await plan_edit.edit_activity(
+            uow,
+            liaison,
+            activity.id,
+            await raw(
+                world,
+                venue="门诊楼五楼党员活动室",
+                title="共建健康讲座（二）",
+                version=str(version),
+            ),
+        )
+        await uow.commit()
+    assert len(await notes_of(world, "member")) == 1
