@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from domain.activities.forms import parse_date, parse_time
 from domain.activities.planning import (
+    ActivityPlacement,
+    ClashWarning,
     check_version,
+    clashes_for,
     load_activity,
     publish,
     require_organiser,
@@ -185,6 +188,14 @@ async def move_date(
     ends_at = datetime.combine(day, end, BEIJING).astimezone(UTC)
     if starts_at <= now:
         raise ValidationFailed({"date": "新的时间已过，请选择将来的时间。"})
+    if not raw.get("confirm_conflicts"):
+        # Only this date is checked; the activity's other dates are its own business.
+        warnings = await clashes_for(
+            uow, activity.street_id, [(starts_at, ends_at)], ActivityPlacement.of(activity),
+            exclude_activity_id=activity.id,
+        )  # fmt: skip
+        if warnings:
+            raise ClashWarning(warnings)
     before = date_words(occ.starts_at, occ.ends_at)
     occ.starts_at, occ.ends_at = starts_at, ends_at
     occ.note = reason

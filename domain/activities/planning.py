@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -46,6 +48,38 @@ from domain.topics import street_topic
 from domain.uow import UnitOfWork
 
 CLASH_FIELD = "confirm_conflicts"
+
+
+class Placement(Protocol):
+    """Where an activity happens and who hosts it: what a clash is judged on."""
+
+    @property
+    def venue(self) -> str: ...
+    @property
+    def resource_id(self) -> int | None: ...
+    @property
+    def booking_id(self) -> int | None: ...
+    @property
+    def host_unit_ids(self) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True)
+class ActivityPlacement:
+    """The placement of a saved activity (for moving one of its dates)."""
+
+    venue: str
+    resource_id: int | None
+    booking_id: int | None
+    host_unit_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityPlacement:
+        return cls(
+            activity.venue,
+            activity.resource_id,
+            activity.booking_id,
+            tuple(h.unit_id for h in activity.hosts),
+        )
 
 
 class ClashWarning(ValidationFailed):
@@ -194,7 +228,7 @@ async def clashes_for(
     uow: UnitOfWork,
     street_id: int,
     dates: Sequence[tuple[datetime, datetime]],
-    data: ActivityInput,
+    data: Placement,
     exclude_activity_id: int | None = None,
 ) -> list[str]:
     """Warnings for a planned set of dates (three queries whatever their number)."""

@@ -331,3 +331,31 @@ async def test_edit_form_shows_values_and_saves(web_app: Starlette, browser: Bro
     # Someone who is not an organiser cannot open the form.
     other = await browser.get("/activities/999999/edit")
     assert other.status_code == 404
+
+
+async def test_moving_onto_a_clash_shows_the_warning_and_keeps_the_input(
+    web_app: Starlette, browser: Browser
+) -> None:
+    street = await org_id(web_app, "新华街道")
+    await browser.login("liaison")
+    await create(browser, web_app, street, title="上午讲座", start_time="09:00", end_time="10:00")
+    await create(browser, web_app, street, title="下午讲座", start_time="15:00", end_time="16:00")
+    _, later = await activity_ids(web_app)
+    async with web_app.state.session_factory() as s:
+        occ = await s.scalar(
+            select(ActivityOccurrence).where(ActivityOccurrence.activity_id == later)
+        )
+    assert occ is not None
+    move = {"version": str(occ.version), "date": next_weekday(2).isoformat(),
+            "start_time": "09:30", "end_time": "10:30", "reason": "专家改到上午"}  # fmt: skip
+    warned = await browser.post(f"/activities/{later}/dates/{occ.id}/move", move)
+    assert warned.status_code == 400
+    doc = soup(warned)
+    box = doc.select_one(f"form[action$='/dates/{occ.id}/move']")
+    assert box is not None
+    assert "上午讲座" in box.get_text() and box.select_one("input[name=confirm_conflicts]")
+    assert box.select_one("input[name=reason]")["value"] == "专家改到上午"  # type: ignore[index]
+    done = await browser.post(
+        f"/activities/{later}/dates/{occ.id}/move", {**move, "confirm_conflicts": "1"}
+    )
+    assert done.status_code == 303

@@ -433,3 +433,26 @@ async def test_a_new_venue_is_told_to_those_signed_up(world: World) -> None:
         )
         await uow.commit()
     assert len(await notes_of(world, "member")) == 1
+
+
+async def test_moving_a_date_onto_a_clash_asks_for_confirmation(world: World) -> None:
+    """Moving one date into another activity of the same host warns first, like creating."""
+    await create(world, venue="医院礼堂", start_time="09:00", end_time="10:00")
+    later = await create(world, venue="门诊楼", start_time="15:00", end_time="16:00")
+    (occ,) = await dates_of(world, later.id)
+    liaison = await world.actor("liaison")
+    move = {"date": next_weekday(2).isoformat(), "start_time": "09:30", "end_time": "10:30",
+            "reason": "专家时间调整"}  # fmt: skip
+    async with world.uow(liaison) as uow:
+        with pytest.raises(planning.ClashWarning) as warned:
+            await plan_dates.move_date(uow, liaison, occ.id, occ.version, move)
+    assert any("和平区人民医院同时段另有活动" in w for w in warned.value.warnings)
+    (unchanged,) = await dates_of(world, later.id)
+    assert unchanged.starts_at == occ.starts_at
+    async with world.uow(liaison) as uow:
+        await plan_dates.move_date(
+            uow, liaison, occ.id, occ.version, {**move, "confirm_conflicts": "1"}
+        )
+        await uow.commit()
+    (moved,) = await dates_of(world, later.id)
+    assert moved.starts_at.astimezone(BEIJING).hour == 9

@@ -256,6 +256,7 @@ async def render_activity(
             "message": error.message if error else None,
             "form_name": form_name,
             "form": values or {},
+            "warnings": getattr(error, "warnings", []) if error else [],
             "live_topics": [street_topic(page.activity.street_id)],
         },
         status_code=error.status if error else 200,
