@@ -54,6 +54,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
         for username, display, role in DEMO_LOGINS:
             print(f"  {username:<11} {display}（{label(role)}）")
+        print("  member2 … member6  另外五名在职党员（双报到、活动报名演示）")
     else:
         print("数据库中已有数据，未载入演示数据。")
     return 0
