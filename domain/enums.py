@@ -40,6 +40,7 @@ class UnitType(StrEnum):
 class Role(StrEnum):
     PLATFORM_ADMIN = "platform_admin"
     DISTRICT_VIEWER = "district_viewer"
+    CITY_VIEWER = "city_viewer"  # 市委组织部: read-only over every district of the city
     STREET_SECRETARY = "street_secretary"
     SUPERVISOR = "supervisor"
     UNIT_LIAISON = "unit_liaison"
@@ -58,6 +59,7 @@ class RoleScope(StrEnum):
 ROLE_SCOPE: dict[Role, tuple[RoleScope, OrgLevel | None]] = {
     Role.PLATFORM_ADMIN: (RoleScope.NONE, None),
     Role.DISTRICT_VIEWER: (RoleScope.ORGANIZATION, OrgLevel.DISTRICT),
+    Role.CITY_VIEWER: (RoleScope.ORGANIZATION, OrgLevel.CITY),
     Role.STREET_SECRETARY: (RoleScope.ORGANIZATION, OrgLevel.STREET),
     Role.SUPERVISOR: (RoleScope.ORGANIZATION, OrgLevel.STREET),
     Role.UNIT_LIAISON: (RoleScope.UNIT, None),
@@ -367,3 +369,46 @@ class RegistrationState(StrEnum):
 class PostClaimState(StrEnum):
     CLAIMED = "post_claimed"
     RELEASED = "post_released"
+
+
+# --- emerging-sector coverage, evaluation, bulletins (issue #8) ----------------------------
+
+
+class CarrierKind(StrEnum):
+    """Where emerging-sector organisations gather (新兴领域党建的载体)."""
+
+    TOWER = "carrier_tower"  # 商务楼宇（竖起来的园区）
+    PARK = "carrier_park"  # 园区
+    ZONE = "carrier_zone"  # 园区片区 (a zone inside a park)
+    MARKET = "carrier_market"  # 商圈市场
+    INTERNET = "carrier_internet"  # 互联网企业集聚区
+
+
+class OrgCategory(StrEnum):
+    ENTERPRISE = "org_enterprise"  # 企业
+    SOCIAL = "org_social"  # 社会组织
+
+
+class CoverageMode(StrEnum):
+    """How an emerging-sector organisation's party members are organised."""
+
+    OWN = "cov_own"  # 单独建立党组织
+    JOINT = "cov_joint"  # 联合党组织
+    DELEGATED = "cov_delegated"  # 委托街道/社区党组织管理
+    ASSOCIATION = "cov_association"  # 依托行业协会、商会
+    CHAIN = "cov_chain"  # 依托产业链（委托）
+    NONE = "cov_none"  # 未覆盖
+
+
+class ReportState(StrEnum):
+    """A secretary's responsibility report (述职报告)."""
+
+    DRAFT = "report_draft"
+    SUBMITTED = "report_submitted"
+
+
+class BulletinState(StrEnum):
+    """The monthly bulletin (调度通报): generated, reviewed by the secretary, published."""
+
+    DRAFT = "bulletin_draft"
+    PUBLISHED = "bulletin_published"

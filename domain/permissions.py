@@ -27,8 +27,10 @@ class Actor:
     username: str
     display_name: str
     grants: tuple[Grant, ...] = ()
-    # Streets a district viewer reaches through its district grant(s).
+    # Streets a district (or city) viewer reaches through its grant(s).
     district_street_ids: frozenset[int] = field(default_factory=frozenset)
+    # Districts a district viewer holds, or every district of a city viewer's city.
+    viewer_district_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -63,6 +65,7 @@ class Actor:
 
 
 STAFF_ROLES = (
+    Role.CITY_VIEWER,
     Role.DISTRICT_VIEWER,
     Role.STREET_SECRETARY,
     Role.SUPERVISOR,
@@ -79,6 +82,11 @@ def can_administer(actor: Actor) -> bool:
 def can_view_directory(actor: Actor) -> bool:
     """The unit directory is for people who act for an organisation, not for every member."""
     return actor.is_admin or actor.has(*STAFF_ROLES)
+
+
+def can_view_district(actor: Actor, district_id: int) -> bool:
+    """A district's roll-up: its viewers, the city's viewers above it, admins."""
+    return actor.is_admin or district_id in actor.viewer_district_ids
 
 
 def can_view_street(actor: Actor, street_id: int) -> bool:

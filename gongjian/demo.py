@@ -304,6 +304,8 @@ USERS: list[tuple[str, str, Role, str | None]] = [
     ("secretary2", "吕明", Role.STREET_SECRETARY, "长安街道"),
     ("liaison2", "孙立", Role.UNIT_LIAISON, "环球金融中心楼宇联合党委"),
     ("liaison3", "吴倩", Role.UNIT_LIAISON, "长安科技园联合党委"),
+    # Last, so the ids of the users above stay what earlier releases gave them.
+    ("city", "周立新", Role.CITY_VIEWER, "滨江市"),
 ]
 
 
@@ -690,4 +692,4 @@ async def _seed_sessions(
     )
 
 
-DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8]]
+DEMO_LOGINS = [(u, d, r) for u, d, r, _ in USERS[:8] + USERS[-1:]]

@@ -63,6 +63,12 @@ DUAL_REPORT_REGIONS = (
     "unit-registrations member-registrations service-posts my-registration points-ledger"
     " community-review"
 )
+# Regions of emerging-sector coverage, scorecards, reports, bulletins and the roll-up.
+EVALUATION_REGIONS = {
+    "coverage.changed": "coverage-figures coverage-list coverage-gaps carrier-page rollup-figures",
+    "report.changed": "report-page report-list",
+    "bulletin.changed": "bulletin-list bulletin-page latest-bulletin",
+}
 # Regions of the admin pages, which follow every audited change.
 ADMIN_REGIONS = "audit-table user-table org-tree user-grants calendar-years"
 
@@ -139,6 +145,8 @@ class EventRenderer:
             return cursor(event.seq, "street-settings")
         if kind == "booking.changed":
             return cursor(event.seq, "resource-schedule my-bookings")
+        if kind in EVALUATION_REGIONS:
+            return cursor(event.seq, EVALUATION_REGIONS[kind])
         if kind == "activity.changed":
             return cursor(event.seq, ACTIVITY_REGIONS)
         if kind in ("dual_report.changed", "points.changed"):

@@ -106,7 +106,7 @@ async def conference_access(uow: UnitOfWork, actor: Actor, conference_id: int) -
         can_read = can_view_street(actor, street_id) and can_view_directory(actor)
         convener_role = street_id in actor.streets_with(Role.STREET_SECRETARY)
     else:
-        can_read = actor.is_admin or org.id in actor.org_ids_with(Role.DISTRICT_VIEWER)
+        can_read = actor.is_admin or org.id in actor.viewer_district_ids
         convener_role = False
     in_secretariat = bool(
         await s.scalar(

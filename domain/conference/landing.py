@@ -35,7 +35,7 @@ async def reachable(uow: UnitOfWork, actor: Actor) -> list[Reach]:
         )
     }
     secretary_of = actor.streets_with(Role.STREET_SECRETARY)
-    viewer_of = actor.org_ids_with(Role.DISTRICT_VIEWER)
+    viewer_of = actor.viewer_district_ids
     out: list[Reach] = []
     for org in orgs:
         if org.level == OrgLevel.STREET:

@@ -34,6 +34,7 @@ from domain.models.conference import (
     TopicProposal,
     Vote,
 )
+from domain.models.coverage import Carrier, CoverageSnapshot, EmergingOrg
 from domain.models.dual_report import (
     FeedbackDispatch,
     MemberRegistration,
@@ -41,6 +42,7 @@ from domain.models.dual_report import (
     ServicePost,
     UnitRegistration,
 )
+from domain.models.evaluation import Bulletin, ResponsibilityReport
 from domain.models.identity import ApiToken, LoginFailure, RoleGrant, User, WebSession
 from domain.models.live import Event, Notification
 from domain.models.org import Organization, Unit
@@ -80,14 +82,18 @@ __all__ = [
     "Ballot",
     "Base",
     "Booking",
+    "Bulletin",
     "CalendarDay",
     "CalendarFeed",
     "CalendarYear",
+    "Carrier",
     "Claim",
     "Conference",
     "ConferenceMember",
+    "CoverageSnapshot",
     "Decision",
     "DigestRecord",
+    "EmergingOrg",
     "Event",
     "ExtensionRequest",
     "FeedbackDispatch",
@@ -107,6 +113,7 @@ __all__ = [
     "ProjectUpdate",
     "Resource",
     "ResourceSlot",
+    "ResponsibilityReport",
     "RoleGrant",
     "Rotation",
     "SecretariatMember",

@@ -229,6 +229,7 @@ async def _build_actor(
 ) -> Actor:
     grants: list[Grant] = []
     district_ids: list[int] = []
+    city_ids: list[int] = []
     for g in rows:
         street_id: int | None = None
         if g.unit_street_id is not None:
@@ -239,7 +240,19 @@ async def _build_actor(
             street_id = g.org_parent_id
         elif g.org_level == OrgLevel.DISTRICT and g.organization_id is not None:
             district_ids.append(g.organization_id)
+        elif g.org_level == OrgLevel.CITY and g.organization_id is not None:
+            city_ids.append(g.organization_id)
         grants.append(Grant(Role(g.role), g.organization_id, g.unit_id, street_id))
+    if city_ids:
+        # A city viewer sees every district of the city, and through them every street.
+        district_ids.extend(
+            await uow.session.scalars(
+                select(Organization.id).where(
+                    Organization.parent_id.in_(city_ids),
+                    Organization.level == OrgLevel.DISTRICT,
+                )
+            )
+        )
     district_streets: frozenset[int] = frozenset()
     if district_ids:
         district_streets = frozenset(
@@ -256,6 +269,7 @@ async def _build_actor(
         display_name=display_name,
         grants=tuple(grants),
         district_street_ids=district_streets,
+        viewer_district_ids=frozenset(district_ids),
     )
 
 

@@ -32,6 +32,8 @@ class SettingSpec:
     group: str
 
 
+SCORE = "述职评议考核"
+
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("meetings_per_year", "联席会议例会次数", 4, 1, 24, "次/年", "联席会议"),
     SettingSpec("topic_call_days", "议题征集提前天数", 7, 1, 60, "天", "联席会议"),
@@ -49,6 +51,29 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("activity_points", "参加活动积分", 2, 0, 100, "分/次", "活动与积分"),
     SettingSpec("service_hour_points", "志愿服务积分", 1, 0, 100, "分/小时", "活动与积分"),
     SettingSpec("checkin_open_minutes", "扫码签到提前开放", 30, 0, 240, "分钟", "活动与积分"),
+    # 述职评议考核: weights of a unit's scorecard (points out of 100) and the targets that
+    # earn full marks; a department's task figures have their own weights.
+    SettingSpec("score_w_attendance", "会议出勤（权重）", 20, 0, 100, "分", SCORE),
+    SettingSpec("score_absence_deduct", "无故缺席每次扣分", 5, 0, 50, "分", SCORE),
+    SettingSpec("score_w_topics", "提出议题（权重）", 10, 0, 100, "分", SCORE),
+    SettingSpec("score_topics_target", "提出议题满分标准", 2, 1, 50, "条/年", SCORE),
+    SettingSpec("score_w_decisions", "议定事项按期完成（权重）", 15, 0, 100, "分", SCORE),
+    SettingSpec("score_w_resources", "资源提供与认领（权重）", 15, 0, 100, "分", SCORE),
+    SettingSpec("score_resources_target", "资源提供与认领满分标准", 2, 1, 50, "项/年", SCORE),
+    SettingSpec("score_w_projects", "共建项目完成（权重）", 10, 0, 100, "分", SCORE),
+    SettingSpec("score_projects_target", "共建项目满分标准", 1, 1, 50, "个/年", SCORE),
+    SettingSpec("score_w_activities", "主办与参加活动（权重）", 15, 0, 100, "分", SCORE),
+    SettingSpec("score_activities_target", "活动满分标准", 4, 1, 100, "场/年", SCORE),
+    SettingSpec("score_w_dual_report", "双报到与服务时长（权重）", 15, 0, 100, "分", SCORE),
+    SettingSpec("score_hours_target", "人均服务时长满分标准", 10, 1, 200, "小时/年", SCORE),
+    SettingSpec("score_w_accept", "按时签收（部门权重）", 25, 0, 100, "分", SCORE),
+    SettingSpec("score_w_ontime", "按期办结（部门权重）", 35, 0, 100, "分", SCORE),
+    SettingSpec("score_w_returns", "退回率低（部门权重）", 10, 0, 100, "分", SCORE),
+    SettingSpec("score_w_rework", "一次通过（部门权重）", 10, 0, 100, "分", SCORE),
+    SettingSpec("score_w_satisfaction", "满意度（部门权重）", 20, 0, 100, "分", SCORE),
+    SettingSpec("grade_excellent", "评为“好”的分数线", 90, 1, 100, "分", SCORE),
+    SettingSpec("grade_good", "评为“较好”的分数线", 75, 1, 100, "分", SCORE),
+    SettingSpec("grade_pass", "评为“一般”的分数线", 60, 1, 100, "分", SCORE),
 )
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 

@@ -494,7 +494,7 @@ async def list_items(
 ) -> ListPage:
     _require_reader(actor, street_id)
     street = await get_street(uow, street_id)
-    staff = is_street_staff(actor, street_id) or actor.has(Role.DISTRICT_VIEWER)
+    staff = is_street_staff(actor, street_id) or actor.has(Role.DISTRICT_VIEWER, Role.CITY_VIEWER)
     own = frozenset(u.id for u in await acting_units(uow, actor))
     model: Any = Need if which == "need" else Resource
     owner = model.poster_unit_id if which == "need" else model.unit_id
@@ -587,7 +587,7 @@ async def get_item(uow: UnitOfWork, actor: Actor, which: Which, item_id: int) ->
     )
     staff = is_street_staff(actor, item.street_id)
     if item.state != ListingState.LISTED and not (
-        owner or staff or actor.has(Role.DISTRICT_VIEWER)
+        owner or staff or actor.has(Role.DISTRICT_VIEWER, Role.CITY_VIEWER)
     ):
         raise NotFound(f"该{_noun(item)}尚未上架。")
     live = item.state in (ListingState.PENDING, ListingState.LISTED, ListingState.REJECTED)

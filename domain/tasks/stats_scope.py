@@ -14,7 +14,7 @@ from domain.enums import OrgLevel, Role, TaskSource
 from domain.errors import NotFound, PermissionDenied
 from domain.models import Organization
 from domain.parsing import is_row_id, parse_id
-from domain.permissions import Actor, can_view_street
+from domain.permissions import Actor, can_view_district, can_view_street
 from domain.tasks.calendar import end_of_day, local_date
 from domain.uow import UnitOfWork
 
@@ -164,10 +164,6 @@ def can_supervise(actor: Actor, street_id: int) -> bool:
     )
 
 
-def can_view_district(actor: Actor, district_id: int) -> bool:
-    return actor.is_admin or district_id in actor.org_ids_with(Role.DISTRICT_VIEWER)
-
-
 async def street_scope(uow: UnitOfWork, actor: Actor, street_id: int) -> Scope:
     street = await uow.session.get(Organization, street_id) if is_row_id(street_id) else None
     if street is None or street.level != OrgLevel.STREET or not can_view_street(actor, street_id):
@@ -198,9 +194,7 @@ async def supervisable(uow: UnitOfWork, actor: Actor) -> list[Organization]:
     )
     if not actor.is_admin:
         ids = (
-            actor.streets_with(*SUPERVISORS)
-            | actor.district_street_ids
-            | actor.org_ids_with(Role.DISTRICT_VIEWER)
+            actor.streets_with(*SUPERVISORS) | actor.district_street_ids | actor.viewer_district_ids
         )
         stmt = stmt.where(Organization.id.in_(sorted(ids)))
     return list(await uow.session.scalars(stmt.order_by(Organization.level, Organization.id)))
