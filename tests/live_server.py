@@ -69,7 +69,8 @@ class LiveServer:
         self.proc = subprocess.Popen(
             [*self.cli, "serve"], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 20
+        # Generous: on a loaded CI machine importing the app alone can take half a minute.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
