@@ -53,15 +53,17 @@ CONFERENCE_REGIONS = {
 # Regions that show tasks: one task's page, a unit's board, a street's list and dashboard.
 TASK_REGIONS = (
     "task-page task-board street-tasks supervision-figures supervision-board supervision-overdue"
-    " supervision-units"
+    " supervision-units rollup-figures"
 )
 # Regions that show activities: the joint calendar, an activity, one date with its sign-ups,
 # a member's own activities and the make-up list.
-ACTIVITY_REGIONS = "activity-calendar activity-page occurrence-page my-activities makeup-list"
+ACTIVITY_REGIONS = (
+    "activity-calendar activity-page occurrence-page my-activities makeup-list rollup-figures"
+)
 # Regions of 双报到 and the points ledger.
 DUAL_REPORT_REGIONS = (
     "unit-registrations member-registrations service-posts my-registration points-ledger"
-    " community-review"
+    " community-review rollup-figures"
 )
 # Regions of emerging-sector coverage, scorecards, reports, bulletins and the roll-up.
 EVALUATION_REGIONS = {

@@ -178,6 +178,8 @@ class PointEntry(Base):
         Index("ix_points_user_day", "user_id", "occurred_on"),
         Index("ix_points_employer_day", "employer_unit_id", "occurred_on"),
         Index("ix_points_community_day", "community_id", "occurred_on"),
+        # Street figures (the roll-up, reviews) sum a street's service time by period.
+        Index("ix_points_street_day", "street_id", "occurred_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
