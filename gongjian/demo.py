@@ -398,6 +398,7 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         # Tasks go through the real services as the demo users, after the base data exists.
         from gongjian.demo_activities import seed_demo_activities
         from gongjian.demo_attendance import seed_demo_attendance
+        from gongjian.demo_coverage import seed_demo_coverage
         from gongjian.demo_dual_report import seed_demo_dual_report
         from gongjian.demo_sharing import seed_demo_sharing
         from gongjian.demo_tasks import seed_demo_tasks
@@ -408,6 +409,7 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         await seed_demo_dual_report(factory)
         await seed_demo_activities(factory)
         await seed_demo_attendance(factory)
+        await seed_demo_coverage(factory)
     return True
 
 

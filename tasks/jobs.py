@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.activities.reminders import send_reminders
+from domain.coverage import history as coverage_history
 from domain.dual_report import feedback
 from domain.models.base import utcnow
 from domain.services import auth, live_events
 from domain.tasks import supervision
+from domain.tasks.calendar import local_date as beijing_date
 from domain.uow import UnitOfWork
 
 log = logging.getLogger("gongjian.jobs")
@@ -97,6 +99,17 @@ async def announce_quarterly_feedback(ctx: dict[str, Any], now: datetime | None 
     return sent
 
 
+async def snapshot_coverage(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Keep this month's emerging-sector coverage figures for the history charts; the first
+    run in a month writes them, later runs find them there (so it can run daily)."""
+    month = beijing_date(now or utcnow()).replace(day=1)
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        written = await coverage_history.take_snapshots(uow, month)
+        await uow.commit()
+    log.info("snapshot_coverage wrote %d rows for %s", written, month)
+    return written
+
+
 # name → (function, period in seconds) for the periodic schedule in both runners.
 PERIODIC: dict[str, tuple[Any, int]] = {
     "purge_sessions": (purge_sessions, 3600),
@@ -106,5 +119,6 @@ PERIODIC: dict[str, tuple[Any, int]] = {
     "archive_closed_tasks": (archive_closed_tasks, 86400),
     "send_activity_reminders": (send_activity_reminders, 300),
     "announce_quarterly_feedback": (announce_quarterly_feedback, 3600),
+    "snapshot_coverage": (snapshot_coverage, 86400),
 }
 JOBS = {name: fn for name, (fn, _period) in PERIODIC.items()}

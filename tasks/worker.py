@@ -18,6 +18,7 @@ from tasks.jobs import (
     purge_sessions,
     send_activity_reminders,
     send_task_digests,
+    snapshot_coverage,
     supervise_tasks,
 )
 
@@ -61,6 +62,8 @@ class WorkerSettings:
         # The quarterly 双报到 feedback announcement: hourly, acting only in a quarter's first
         # week and once per unit and quarter.
         cron(announce_quarterly_feedback, minute=23, unique=True),  # type: ignore[arg-type]
+        # This month's coverage figures for the history charts, once a day after midnight.
+        cron(snapshot_coverage, hour=0, minute=41, unique=True),  # type: ignore[arg-type]
     ]
     timezone = BEIJING
     on_startup = startup
