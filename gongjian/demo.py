@@ -400,6 +400,7 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         from gongjian.demo_attendance import seed_demo_attendance
         from gongjian.demo_coverage import seed_demo_coverage
         from gongjian.demo_dual_report import seed_demo_dual_report
+        from gongjian.demo_evaluation import seed_demo_evaluation
         from gongjian.demo_sharing import seed_demo_sharing
         from gongjian.demo_tasks import seed_demo_tasks
 
@@ -410,6 +411,8 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession], *, meetings: bool
         await seed_demo_activities(factory)
         await seed_demo_attendance(factory)
         await seed_demo_coverage(factory)
+        # Last: the bulletins and the secretary's report are drawn from everything above.
+        await seed_demo_evaluation(factory)
     return True
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from domain.activities.reminders import send_reminders
 from domain.coverage import history as coverage_history
 from domain.dual_report import feedback
+from domain.evaluation import bulletin
 from domain.models.base import utcnow
 from domain.services import auth, live_events
 from domain.tasks import supervision
@@ -110,6 +111,16 @@ async def snapshot_coverage(ctx: dict[str, Any], now: datetime | None = None) ->
     return written
 
 
+async def draft_monthly_bulletins(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """In a month's first week, draft last month's bulletin (调度通报) of every street for its
+    secretary to review; a street's month is drafted once, so it can run daily."""
+    async with UnitOfWork(ctx["session_factory"]) as uow:
+        drafted = await bulletin.draft_monthly_bulletins(uow, now or utcnow())
+        await uow.commit()
+    log.info("draft_monthly_bulletins drafted %d bulletins", drafted)
+    return drafted
+
+
 # name → (function, period in seconds) for the periodic schedule in both runners.
 PERIODIC: dict[str, tuple[Any, int]] = {
     "purge_sessions": (purge_sessions, 3600),
@@ -120,5 +131,6 @@ PERIODIC: dict[str, tuple[Any, int]] = {
     "send_activity_reminders": (send_activity_reminders, 300),
     "announce_quarterly_feedback": (announce_quarterly_feedback, 3600),
     "snapshot_coverage": (snapshot_coverage, 86400),
+    "draft_monthly_bulletins": (draft_monthly_bulletins, 86400),
 }
 JOBS = {name: fn for name, (fn, _period) in PERIODIC.items()}

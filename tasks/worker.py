@@ -14,6 +14,7 @@ from tasks.jobs import (
     JOBS,
     announce_quarterly_feedback,
     archive_closed_tasks,
+    draft_monthly_bulletins,
     purge_events,
     purge_sessions,
     send_activity_reminders,
@@ -64,6 +65,8 @@ class WorkerSettings:
         cron(announce_quarterly_feedback, minute=23, unique=True),  # type: ignore[arg-type]
         # This month's coverage figures for the history charts, once a day after midnight.
         cron(snapshot_coverage, hour=0, minute=41, unique=True),  # type: ignore[arg-type]
+        # Last month's bulletins drafted for review, each morning of a month's first week.
+        cron(draft_monthly_bulletins, hour=6, minute=7, unique=True),  # type: ignore[arg-type]
     ]
     timezone = BEIJING
     on_startup = startup
