@@ -18,6 +18,7 @@ from domain.enums import CoverageMode, OrgCategory
 from domain.labels import label
 from domain.models import EmergingOrg
 from domain.models.base import utcnow
+from domain.parsing import RowError, missing_headers
 from domain.permissions import Actor
 from domain.uow import UnitOfWork
 
@@ -55,13 +56,6 @@ MODE_BY_LABEL = {label(m): m.value for m in CoverageMode} | {
 }
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # spreadsheet row number, header = 1
-    column: str
-    message: str
-
-
 @dataclass
 class ImportResult:
     created: list[EmergingOrg] = field(default_factory=list)
@@ -71,11 +65,7 @@ class ImportResult:
 
 
 def check_headers(headers: Sequence[str]) -> list[RowError]:
-    present = {h.strip() for h in headers}
-    missing = [h for h in REQUIRED_HEADERS if h not in present]
-    if missing:
-        return [RowError(1, "表头", f"缺少必需的列：{'、'.join(missing)}")]
-    return []
+    return missing_headers(headers, REQUIRED_HEADERS)
 
 
 async def import_orgs(

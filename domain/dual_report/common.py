@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from domain.activities.access import is_street_staff
 from domain.enums import OrgLevel, RegistrationState, Role
-from domain.errors import Conflict, NotFound
-from domain.models import Organization, RoleGrant, User
+from domain.errors import Conflict, NotFound, PermissionDenied
+from domain.models import MemberRegistration, Organization, RoleGrant, UnitRegistration, User
 from domain.models.base import utcnow
 from domain.permissions import Actor
 from domain.topics import street_topic, user_topic
@@ -74,6 +74,20 @@ async def community(uow: UnitOfWork, community_id: int) -> Organization:
 
 def is_community_secretary(actor: Actor, community_id: int) -> bool:
     return actor.is_admin or community_id in actor.org_ids_with(Role.COMMUNITY_SECRETARY)
+
+
+def start_decision(
+    actor: Actor, reg: UnitRegistration | MemberRegistration, version: int | None, what: str
+) -> None:
+    """The checks before a community confirms or returns a slip or a registration (`what`
+    names it in the messages), and who decided when."""
+    if not is_community_secretary(actor, reg.community_id):
+        raise PermissionDenied(f"只有报到社区的书记可以确认或退回{what}。")
+    check_version(reg.version, version)
+    if reg.state != RegistrationState.SUBMITTED.value:
+        raise Conflict(f"该{what}已处理过了。")
+    reg.decided_by_id = actor.user_id
+    reg.decided_at = reg.updated_at = utcnow()
 
 
 async def community_secretaries(uow: UnitOfWork, community_ids: Iterable[int]) -> set[int]:

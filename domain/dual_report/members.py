@@ -20,8 +20,8 @@ from domain.dual_report.common import (
     check_version,
     community,
     community_secretaries,
-    is_community_secretary,
     publish_change,
+    start_decision,
 )
 from domain.dual_report.posts import CLAIMED, give_back, take_post
 from domain.enums import OrgLevel, RegistrationState, Role
@@ -265,13 +265,7 @@ async def _decide(
     uow: UnitOfWork, actor: Actor, registration_id: int, version: int | None
 ) -> MemberRegistration:
     reg = await _load(uow, registration_id)
-    if not is_community_secretary(actor, reg.community_id):
-        raise PermissionDenied("只有报到社区的书记可以确认或退回报到登记。")
-    check_version(reg.version, version)
-    if reg.state != R.SUBMITTED.value:
-        raise Conflict("该报到登记已处理过了。")
-    reg.decided_by_id = actor.user_id
-    reg.decided_at = reg.updated_at = utcnow()
+    start_decision(actor, reg, version, "报到登记")
     return reg
 
 

@@ -21,9 +21,9 @@ from domain.dual_report.common import (
     check_version,
     community,
     community_secretaries,
-    is_community_secretary,
     is_street_staff,
     publish_change,
+    start_decision,
     this_year,
 )
 from domain.enums import OrgLevel, RegistrationState, UnitKind
@@ -219,13 +219,7 @@ async def _decide(
     uow: UnitOfWork, actor: Actor, registration_id: int, version: int | None
 ) -> UnitRegistration:
     reg = await _load(uow, registration_id)
-    if not is_community_secretary(actor, reg.community_id):
-        raise PermissionDenied("只有报到社区的书记可以确认或退回报到单。")
-    check_version(reg.version, version)
-    if reg.state != R.SUBMITTED.value:
-        raise Conflict("该报到单已处理过了。")
-    reg.decided_by_id = actor.user_id
-    reg.decided_at = reg.updated_at = utcnow()
+    start_decision(actor, reg, version, "报到单")
     return reg
 
 

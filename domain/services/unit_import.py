@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import ValidationFailed
 from domain.models import Unit
+from domain.parsing import RowError, missing_headers
 from domain.permissions import Actor, can_manage_units, require
 from domain.services.units import UnitFields, _columns, _snap, check_unit_fields, org_index_for
 from domain.topics import street_topic
@@ -35,13 +36,6 @@ COLUMN_OF = {v: k for k, v in HEADERS.items()} | {
 MAX_ROWS = 5000
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # spreadsheet row number, header = 1
-    column: str
-    message: str
-
-
 @dataclass
 class ImportResult:
     created: list[Unit] = field(default_factory=list)
@@ -50,11 +44,7 @@ class ImportResult:
 
 
 def check_headers(headers: Sequence[str]) -> list[RowError]:
-    present = {h.strip() for h in headers}
-    missing = [h for h in REQUIRED_HEADERS if h not in present]
-    if missing:
-        return [RowError(1, "表头", f"缺少必需的列：{'、'.join(missing)}")]
-    return []
+    return missing_headers(headers, REQUIRED_HEADERS)
 
 
 async def import_units(

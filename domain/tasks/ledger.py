@@ -29,11 +29,11 @@ from domain.errors import NotFound, PermissionDenied, ValidationFailed
 from domain.labels import label
 from domain.models import Organization, Task, TaskAssignee, TaskEvent, Unit
 from domain.models.base import utcnow
-from domain.parsing import is_row_id, parse_id
+from domain.parsing import RowError, is_row_id, parse_id
 from domain.permissions import Actor
 from domain.tasks.access import STREET_STAFF
 from domain.tasks.calendar import BEIJING
-from domain.tasks.ledger_import import ImportRejected, ImportResult, RowError, import_tasks
+from domain.tasks.ledger_import import ImportRejected, ImportResult, import_tasks
 from domain.tasks.machine import FINISHED_STATES, OPEN_STATES, TRANSITIONS, Action
 from domain.uow import UnitOfWork
 

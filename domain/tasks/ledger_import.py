@@ -28,6 +28,7 @@ from domain.enums import (
 from domain.errors import ValidationFailed
 from domain.models import Task, TaskAssignee, Unit
 from domain.models.base import utcnow
+from domain.parsing import RowError
 from domain.permissions import Actor
 from domain.services.notifications import notify
 from domain.services.street_settings import get_settings
@@ -75,17 +76,6 @@ FIELD_COLUMN = {
     "limit_unit": "时限单位",
     "admission_item_id": "准入事项",
 }
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # spreadsheet row number, header = 1; 0 for the file as a whole
-    column: str
-    message: str
-
-    @property
-    def text(self) -> str:
-        return f"第 {self.row} 行：{self.message}" if self.row else self.message
 
 
 class ImportRejected(ValidationFailed):
