@@ -10,7 +10,7 @@ from domain.models import RoleGrant, User
 from domain.passwords import verify_password
 from domain.services import auth
 from domain.services import users as svc
-from gongjian.demo import DEMO_PASSWORD
+from gongjian.demo import DEMO_PASSWORD, USERS
 from tests.integration.conftest import World
 
 GOOD_PASSWORD = "Gongjian-2026"
@@ -155,7 +155,7 @@ async def test_list_users_searches_username_and_name(world: World) -> None:
         liaisons = await svc.list_users(uow, admin, "liaison")
         by_name = await svc.list_users(uow, admin, "张秀兰")
         none = await svc.list_users(uow, admin, "_")
-    assert len(everyone) == 11
+    assert len(everyone) == len(USERS)  # every demo user (12 since the city viewer)
     assert [u.username for u in everyone] == sorted(u.username for u in everyone)
     assert [u.username for u in liaisons] == ["liaison", "liaison2", "liaison3"]
     assert [u.username for u in by_name] == ["secretary"]
